@@ -1,0 +1,15 @@
+/** Built-in defaults, applied under `defaults:` and each relay (contract.md, "Config keys"). */
+export const BUILTIN = {
+  security: { tls: "required", min_tls: "1.2", verify: true, allow_plaintext_auth: false },
+  timeouts: { connect: "10s", greeting: "30s", tls: "20s", command: "60s", data: "300s" },
+  retry: { attempts: 3, backoff: "1s", max_backoff: "60s" },
+  mechanism: "auto",
+} as const;
+
+/** Well-known ports and the strategy each implies when `strategy` is absent. */
+export const PORT_STRATEGY: Readonly<Record<number, "starttls" | "implicit">> = {
+  465: "implicit",
+  25: "starttls",
+  587: "starttls",
+  2525: "starttls",
+};

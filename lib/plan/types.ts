@@ -1,0 +1,90 @@
+/**
+ * Connection plans: what the engine runs, and what `plan` prints. Plain objects whose keys are
+ * always built in the same order, so `JSON.stringify` output is stable and diffs cleanly.
+ */
+import type { SecretRef } from "../config/secret.ts";
+
+/** How the connection gets TLS: STARTTLS upgrade, TLS from the first byte, or never. */
+export type Strategy = "starttls" | "implicit" | "plain";
+/** What the route demands of TLS. */
+export type TlsPolicy = "required" | "opportunistic" | "none";
+
+/** Security policy of one relay after defaults are merged. Paths are as written (relative to the config file). */
+export interface SecurityPlan {
+  tls: TlsPolicy;
+  min_tls: "1.2" | "1.3";
+  verify: boolean;
+  ca: string | null;
+  pin: string[];
+  server_name: string | null;
+  client_cert: { cert: string; key: string } | null;
+  allow_plaintext_auth: boolean;
+}
+
+/** Per-phase deadlines in milliseconds. */
+export interface TimeoutsPlan {
+  connect_ms: number;
+  greeting_ms: number;
+  tls_ms: number;
+  command_ms: number;
+  data_ms: number;
+}
+
+/** Retry policy for temporary failures. */
+export interface RetryPlan {
+  attempts: number;
+  backoff_ms: number;
+  max_backoff_ms: number;
+}
+
+/** Authentication: mechanism and user, and a reference to the password. */
+export interface AuthPlan {
+  mechanism: "auto" | "plain" | "login" | "xoauth2" | "cram-md5";
+  user: string;
+  password: SecretRef;
+}
+
+/** Everything needed to open and secure one connection to one relay. */
+export interface RelayPlan {
+  relay: string;
+  host: string;
+  port: number;
+  strategy: Strategy;
+  /** "config" when written, "port" when inferred from a well-known port. */
+  strategy_from: "config" | "port";
+  helo: string | null;
+  security: SecurityPlan;
+  auth: AuthPlan | null;
+  timeouts: TimeoutsPlan;
+  retry: RetryPlan;
+}
+
+/** A route as compiled: what it matches and the relays it tries, in failover order. */
+export interface RoutePlan {
+  name: string;
+  match: { from: string[] | null; to: string[] | null };
+  via: string[];
+}
+
+/** The plan of every route (`plan` without an envelope). */
+export interface ConfigPlan {
+  version: 1;
+  routes: RoutePlan[];
+  /** Relays by name, sorted by name. */
+  relays: Record<string, RelayPlan>;
+}
+
+/** One SMTP transaction: a sender, the recipients that share a route, and the relays to try in order. */
+export interface TransactionPlan {
+  route: string;
+  from: string;
+  recipients: string[];
+  relays: RelayPlan[];
+}
+
+/** The plan for one envelope (`plan --from --to`, and what `send` runs). */
+export interface EnvelopePlan {
+  version: 1;
+  envelope: { from: string; to: string[] };
+  transactions: TransactionPlan[];
+}
