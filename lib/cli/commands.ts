@@ -1,0 +1,67 @@
+/** The network-free commands: check, plan, schema. Each returns its exit status. */
+import { MailplanError } from "../codes.ts";
+import { ConfigInvalidError } from "../config/config-error.ts";
+import { configJsonSchema } from "../config/json-schema.ts";
+import { type LoadedConfig, loadConfig } from "../config/load.ts";
+import { formatProblem, problemToJson } from "../config/problem.ts";
+import type { Config } from "../config/schema.ts";
+import { compileConfig, planEnvelope } from "../plan/compile.ts";
+import { listFlag, parseFlags, required } from "./args.ts";
+import type { CliIo } from "./io.ts";
+import { renderConfigPlan, renderEnvelopePlan } from "./render-plan.ts";
+
+const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
+
+/** `check`: every problem at once; exit 0 without errors (warnings allowed), 78 with. */
+export function checkCommand(args: string[], io: CliIo): number {
+  const { values } = parseFlags("check", args, { config: { type: "string" }, json: { type: "boolean" } });
+  const loaded = loadConfig(required("check", "config", values.config), { references: true });
+  const errors = loaded.problems.filter((p) => p.severity === "error").length;
+  const warnings = loaded.problems.length - errors;
+  if (values.json) {
+    io.out(json({ ok: errors === 0, file: loaded.file, errors, warnings, problems: loaded.problems.map(problemToJson) }));
+  } else {
+    for (const p of loaded.problems) io.out(formatProblem(p) + "\n");
+    const summary = `${loaded.file}: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
+    io.out(errors ? `${summary}. Fix the errors above; each names the key, the line and what to write.\n` : `${summary}: ok\n`);
+  }
+  return errors ? 78 : 0;
+}
+
+/** Loads a config for commands that need a valid one: warnings go to stderr, errors throw CONFIG_INVALID. */
+export function requireConfig(file: string, io: CliIo): LoadedConfig & { config: Config } {
+  const loaded = loadConfig(file);
+  if (!loaded.config) throw new ConfigInvalidError(loaded.problems, loaded.file);
+  for (const p of loaded.problems) io.err(formatProblem(p) + "\n");
+  return loaded as LoadedConfig & { config: Config };
+}
+
+/** `plan`: the plans of all routes, or of one envelope. */
+export function planCommand(args: string[], io: CliIo): number {
+  const { values } = parseFlags("plan", args, {
+    config: { type: "string" },
+    from: { type: "string" },
+    to: { type: "string", multiple: true },
+    route: { type: "string" },
+    json: { type: "boolean" },
+  });
+  const loaded = requireConfig(required("plan", "config", values.config), io);
+  const to = listFlag(values.to);
+  if (values.from === undefined && to.length === 0 && values.route === undefined) {
+    const plan = compileConfig(loaded.config);
+    io.out(values.json ? json(plan) : renderConfigPlan(plan, loaded.file));
+    return 0;
+  }
+  if (values.from === undefined) throw new MailplanError("USAGE", "plan needs --from together with --to.", "for example: mailplan plan --config mail.yaml --from me@example.com --to you@example.com");
+  if (to.length === 0) throw new MailplanError("USAGE", "plan needs --to together with --from.", "for example: mailplan plan --config mail.yaml --from me@example.com --to you@example.com");
+  const plan = planEnvelope(loaded.config, { from: values.from, to }, { route: values.route });
+  io.out(values.json ? json(plan) : renderEnvelopePlan(plan));
+  return 0;
+}
+
+/** `schema`: the config's JSON Schema. */
+export function schemaCommand(args: string[], io: CliIo): number {
+  parseFlags("schema", args, {});
+  io.out(json(configJsonSchema()));
+  return 0;
+}

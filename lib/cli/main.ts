@@ -1,0 +1,61 @@
+/** The CLI entry: dispatch, `--help`, and turning every failure into one clear paragraph and an exit status. */
+import { MailplanError } from "../codes.ts";
+import { ConfigInvalidError } from "../config/config-error.ts";
+import { formatProblem, problemToJson } from "../config/problem.ts";
+import { suggestion } from "../config/suggest.ts";
+import { checkCommand, planCommand, schemaCommand } from "./commands.ts";
+import { HELP } from "./help.ts";
+import { type CliIo, safeText } from "./io.ts";
+
+const COMMANDS: Record<string, (args: string[], io: CliIo) => number | Promise<number>> = {
+  check: checkCommand,
+  plan: planCommand,
+  schema: schemaCommand,
+};
+const LATER = ["send", "probe", "demo", "outbox"];
+
+/**
+ * Runs mailplan with command-line arguments (without the runtime and script) and returns the
+ * exit status. Never throws: every failure is printed (human or `--json`) with its contract code.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const wantsJson = argv.includes("--json");
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      const topic = command === "help" && rest[0] && HELP[rest[0]] ? rest[0] : "main";
+      io.out(HELP[topic]);
+      return command === undefined ? 64 : 0;
+    }
+    if (command === "--version") {
+      io.out("mailplan 0.1.0\n");
+      return 0;
+    }
+    const run = COMMANDS[command];
+    if (!run) {
+      if (LATER.includes(command)) throw new MailplanError("USAGE", `The ${command} command is not built yet in this version.`, "available now: check, plan, schema");
+      throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS)) || "run mailplan --help");
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.out(HELP[command]);
+      return 0;
+    }
+    return await run(rest, io);
+  } catch (e) {
+    return report(e, wantsJson, io);
+  }
+}
+
+function report(e: unknown, wantsJson: boolean, io: CliIo): number {
+  const err = e instanceof MailplanError
+    ? e
+    : new MailplanError("USAGE", `Unexpected internal error: ${(e as Error)?.message ?? String(e)}.`, "this is a bug in mailplan; please report it with the command you ran");
+  const problems = err instanceof ConfigInvalidError ? err.problems : [];
+  if (wantsJson) {
+    io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint }, problems: problems.map(problemToJson) }, null, 2) + "\n");
+  } else {
+    for (const p of problems) io.err(formatProblem(p) + "\n");
+    io.err(`mailplan: ${safeText(err.message)}${err.hint ? ` Hint: ${safeText(err.hint)}.` : ""} (${err.code})\n`.replace(/\.\. /g, ". ").replace(/\?\./g, "?"));
+  }
+  return err.exitCode;
+}

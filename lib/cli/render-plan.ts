@@ -1,0 +1,57 @@
+/** Human rendering of plans: a reviewer reads these in a pull request. */
+import type { ConfigPlan, EnvelopePlan, RelayPlan } from "../plan/types.ts";
+
+/** Lays out rows as aligned columns. */
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => "  " + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n");
+}
+
+/** One relay's security in a few words: "TLS required ≥1.2, verify, ca ./ca.pem, pin×1". */
+export function describeSecurity(r: RelayPlan): string {
+  const s = r.security;
+  if (r.strategy === "plain" || s.tls === "none") return "no TLS (clear)";
+  const parts = [`TLS ${r.strategy === "implicit" ? "required" : s.tls} ≥${s.min_tls}`];
+  parts.push(s.verify ? (s.ca ? `verify with ca ${s.ca}` : "verify (system CAs)") : "no verify");
+  if (s.pin.length) parts.push(`pin×${s.pin.length}`);
+  if (s.server_name) parts.push(`name ${s.server_name}`);
+  if (s.client_cert) parts.push("client cert");
+  return parts.join(", ");
+}
+
+function describeAuth(r: RelayPlan): string {
+  if (!r.auth) return "none";
+  const p = r.auth.password;
+  return `${r.auth.mechanism} as ${r.auth.user} (${"env" in p ? `env ${p.env}` : "file" in p ? `file ${p.file}` : "literal in config"})`;
+}
+
+function relayRow(r: RelayPlan): string[] {
+  return [r.relay, `${r.host}:${r.port}`, `${r.strategy}${r.strategy_from === "port" ? " (from port)" : ""}`, describeSecurity(r), describeAuth(r)];
+}
+
+const header = ["RELAY", "SERVER", "STRATEGY", "SECURITY", "AUTH"];
+
+/** All routes and relays of a config. */
+export function renderConfigPlan(plan: ConfigPlan, file: string): string {
+  const lines = [`Plan for ${file}`, "", "Routes (first match wins):"];
+  plan.routes.forEach((r, i) => {
+    const match = !r.match.from && !r.match.to
+      ? "all mail"
+      : [r.match.from && `from ${r.match.from.join(" | ")}`, r.match.to && `to ${r.match.to.join(" | ")}`].filter(Boolean).join(", ");
+    lines.push(`  ${i + 1}. ${r.name}: ${match}`, `     via ${r.via.join(" → ")}`);
+  });
+  lines.push("", "Relays:", table([header, ...Object.values(plan.relays).map(relayRow)]));
+  const t = Object.values(plan.relays).map((r) => `  ${r.relay}: connect ${r.timeouts.connect_ms / 1000}s, greeting ${r.timeouts.greeting_ms / 1000}s, tls ${r.timeouts.tls_ms / 1000}s, command ${r.timeouts.command_ms / 1000}s, data ${r.timeouts.data_ms / 1000}s; ${r.retry.attempts} attempt${r.retry.attempts === 1 ? "" : "s"}, backoff ${r.retry.backoff_ms / 1000}s up to ${r.retry.max_backoff_ms / 1000}s`);
+  lines.push("", "Timeouts and retries:", ...t);
+  return lines.join("\n") + "\n";
+}
+
+/** The transactions one envelope turns into. */
+export function renderEnvelopePlan(plan: EnvelopePlan): string {
+  const lines = [`Envelope: from ${plan.envelope.from || "<>"} to ${plan.envelope.to.join(", ")}`];
+  plan.transactions.forEach((t, i) => {
+    lines.push("", `Transaction ${i + 1} of ${plan.transactions.length}: route ${t.route}, ${t.recipients.length} recipient${t.recipients.length === 1 ? "" : "s"}: ${t.recipients.join(", ")}`);
+    lines.push(table([["TRY", ...header], ...t.relays.map((r, j) => [String(j + 1), ...relayRow(r)])]));
+  });
+  return lines.join("\n") + "\n";
+}

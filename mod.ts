@@ -1,0 +1,26 @@
+/**
+ * mailplan: declarative SMTP sending. Run as a program (`bun run mod.ts …`, `deno run -A mod.ts …`)
+ * or import the library API from here.
+ */
+import process from "node:process";
+import { runCli } from "./lib/cli/main.ts";
+
+export { EXIT_CODES, type ErrorCode, MailplanError } from "./lib/codes.ts";
+export { type LoadedConfig, loadConfig, parseConfig } from "./lib/config/load.ts";
+export { ConfigInvalidError } from "./lib/config/config-error.ts";
+export { formatProblem, type Problem } from "./lib/config/problem.ts";
+export type { Config } from "./lib/config/schema.ts";
+export { resolveSecret, type SecretRef } from "./lib/config/secret.ts";
+export { configJsonSchema } from "./lib/config/json-schema.ts";
+export { compileConfig, type Envelope, planEnvelope } from "./lib/plan/compile.ts";
+export type * from "./lib/plan/types.ts";
+export { runCli } from "./lib/cli/main.ts";
+
+if (import.meta.main) {
+  const code = await runCli(process.argv.slice(2), {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    env: process.env,
+  });
+  process.exitCode = code;
+}
