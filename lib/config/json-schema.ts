@@ -6,5 +6,6 @@ import { ConfigSchema } from "./schema.ts";
 export function configJsonSchema(): Record<string, unknown> {
   // Checks that JSON Schema cannot express (CR/LF in values, relay references) stay with `check`.
   const schema = toJsonSchema(ConfigSchema, { errorMode: "ignore", target: "draft-07" });
-  return { $schema: "http://json-schema.org/draft-07/schema#", $id: "https://mailplan.invalid/mail.schema.json", ...schema };
+  // Top-level `x-…` keys are free for YAML anchors, as in docker-compose files.
+  return { $schema: "http://json-schema.org/draft-07/schema#", ...schema, patternProperties: { "^x-": {} } };
 }

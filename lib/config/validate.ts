@@ -14,8 +14,16 @@ export interface Validated {
   problems: Problem[];
 }
 
-/** Validates a plain value (parsed YAML) against the config schema, collecting every problem. */
-export function validateConfig(value: unknown): Validated {
+/**
+ * Validates a plain value (parsed YAML) against the config schema, collecting every problem.
+ * Top-level keys starting with `x-` are free for YAML anchors (`x-common: &common …`) and ignored.
+ */
+export function validateConfig(input: unknown): Validated {
+  if (!input || typeof input !== "object" || Array.isArray(input)) {
+    const problem: Problem = { severity: "error", path: [], message: "must be a mapping with version, relays and routes", got: renderValue(input ?? ""), hint: "start from config/mail.yaml, or: version: 1, relays: { … }, routes: [ … ]" };
+    return { partial: { relays: {}, routes: [] }, problems: [problem] };
+  }
+  const value = withoutExtensions(input);
   const problems = unknownKeys(ConfigSchema, value);
   const result = v.safeParse(ConfigSchema, value, { abortEarly: false });
   if (result.success && problems.length === 0) return { config: result.output, partial: result.output, problems };
@@ -52,14 +60,30 @@ function validParts(value: unknown): LintInput {
   return { defaults: d.success ? d.output : undefined, relays, routes, relayNames: Object.keys(relaysRaw) };
 }
 
+/** What to write for each key the schema requires. */
+const REQUIRED_HINTS: Record<string, string> = {
+  version: "write version: 1 at the top of the file",
+  relays: "for example relays: { primary: { host: smtp.example.com, port: 587 } }",
+  routes: "for example routes: [{ name: all, via: [primary] }]",
+  host: "for example host: smtp.example.com",
+  port: "587 for STARTTLS, 465 for implicit TLS",
+  name: "every route needs a name, for example name: alerts",
+  via: "list the relays to try in order, for example via: [primary, backup]",
+  user: "the login name, for example user: me@example.com",
+  password: "for example password: { env: SMTP_PASSWORD }",
+  cert: "the client certificate PEM file, relative to the config file",
+  key: "the client key PEM file, relative to the config file",
+};
+
 function issueToProblem(issue: v.BaseIssue<unknown>, path: ConfigPath): Problem {
   const atKey = issue.path?.at(-1)?.origin === "key";
   const secret = path.some((p) => p === "password");
   const [what, hint] = issue.message.includes(HINT_SEP)
     ? issue.message.split(HINT_SEP)
     : [`must be ${issue.expected ?? "valid"}`, ""];
-  if (issue.input === undefined && !atKey) {
-    return { severity: "error", path, atKey: true, message: "is required", hint: hint || what.replace(/^must be/, "it must be") };
+  if (issue.input === undefined && (!atKey || /object$/.test(issue.type))) {
+    const name = String(path.at(-1));
+    return { severity: "error", path, atKey: true, message: "is required", hint: REQUIRED_HINTS[name] ?? hint ?? `add ${name}:` };
   }
   let fullHint = hint;
   if (issue.type === "picklist" && typeof issue.input === "string") {
@@ -75,4 +99,9 @@ function issueToProblem(issue: v.BaseIssue<unknown>, path: ConfigPath): Problem 
     got: secret ? (typeof issue.input === "string" ? "a string" : renderValue(issue.input)) : renderValue(issue.input),
     hint: fullHint || undefined,
   };
+}
+
+function withoutExtensions(value: unknown): unknown {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([k]) => !k.startsWith("x-")));
 }
