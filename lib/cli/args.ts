@@ -8,7 +8,7 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 /** Parses a command's flags strictly; an unknown flag or a missing value is a USAGE error with a hint. */
 export function parseFlags<O extends Options>(command: string, args: string[], options: O, positionals = 0) {
   try {
-    const parsed = parseArgs({ args, options: { help: { type: "boolean", short: "h" }, ...options }, strict: true, allowPositionals: positionals > 0 });
+    const parsed = parseArgs({ args, options: { help: { type: "boolean", short: "h" }, ...options }, strict: true, allowPositionals: true });
     if (parsed.positionals.length > positionals) {
       throw new MailplanError("USAGE", `Unexpected argument "${parsed.positionals[positionals]}" for ${command}.`, `run mailplan ${command} --help`);
     }
