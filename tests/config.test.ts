@@ -11,6 +11,11 @@ import { formatPath, formatProblem } from "../lib/config/problem.ts";
 
 const dir = join(import.meta.dirname!, "fixtures");
 
+/** Every .yaml file under a folder, recursively. */
+export function yamlFiles(folder: string): string[] {
+  return readdirSync(folder, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".yaml")).sort().map((f) => join(folder, f));
+}
+
 function expectations(file: string) {
   const text = readFileSync(file, "utf8");
   const pick = (tag: string) => [...text.matchAll(new RegExp(`^# ${tag}: (\\d+:\\d+ .+)$`, "gm"))].map((m) => m[1]).sort();
@@ -44,7 +49,7 @@ describe("valid fixtures and shipped configs load without errors", () => {
   const files = [
     ...readdirSync(join(dir, "valid")).map((f) => join(dir, "valid", f)),
     join(dir, "..", "..", "config", "mail.yaml"),
-    ...readdirSync(join(dir, "..", "..", "examples")).filter((f) => f.endsWith(".yaml")).map((f) => join(dir, "..", "..", "examples", f)),
+    ...yamlFiles(join(dir, "..", "..", "examples")),
   ];
   for (const file of files) {
     test(file.split("/").slice(-2).join("/"), () => {
