@@ -1,7 +1,6 @@
 /** The network-free commands: check, plan, schema. Each returns its exit status. */
 import { MailplanError } from "../codes.ts";
 import { ConfigInvalidError } from "../config/config-error.ts";
-import { configJsonSchema } from "../config/json-schema.ts";
 import { type LoadedConfig, loadConfig } from "../config/load.ts";
 import { formatProblem, problemToJson } from "../config/problem.ts";
 import type { Config } from "../config/schema.ts";
@@ -59,9 +58,10 @@ export function planCommand(args: string[], io: CliIo): number {
   return 0;
 }
 
-/** `schema`: the config's JSON Schema. */
-export function schemaCommand(args: string[], io: CliIo): number {
+/** `schema`: the config's JSON Schema (its converter is loaded only here, to keep other commands' start-up short). */
+export async function schemaCommand(args: string[], io: CliIo): Promise<number> {
   parseFlags("schema", args, {});
+  const { configJsonSchema } = await import("../config/json-schema.ts");
   io.out(json(configJsonSchema()));
   return 0;
 }
