@@ -1,0 +1,152 @@
+/**
+ * The error type of the SMTP core: a contract error code, the session phase it happened in,
+ * whether retrying later may help, a hint for the user and, when a server reply caused it, that reply.
+ * @module
+ */
+
+/** Error codes of contract.md ("Error codes and exit status"). */
+export type ErrorCode =
+  | "USAGE"
+  | "CONFIG_INVALID"
+  | "NO_ROUTE"
+  | "MESSAGE_INVALID"
+  | "CONNECT_FAILED"
+  | "TIMEOUT"
+  | "TLS_MODE_MISMATCH"
+  | "STARTTLS_UNAVAILABLE"
+  | "STARTTLS_REFUSED"
+  | "STARTTLS_INJECTION"
+  | "TLS_HANDSHAKE_FAILED"
+  | "TLS_VERSION_TOO_LOW"
+  | "CERT_UNTRUSTED"
+  | "CERT_EXPIRED"
+  | "CERT_HOSTNAME_MISMATCH"
+  | "CERT_PIN_MISMATCH"
+  | "AUTH_UNAVAILABLE"
+  | "AUTH_FAILED"
+  | "PROTOCOL_ERROR"
+  | "TEMPORARY_FAILURE"
+  | "REJECTED"
+  | "RECIPIENTS_REJECTED"
+  | "DELIVERY_UNKNOWN";
+
+/** Session phases of contract.md (`error.phase`). */
+export type Phase =
+  | "connect"
+  | "greeting"
+  | "ehlo"
+  | "starttls"
+  | "tls"
+  | "auth"
+  | "mail"
+  | "rcpt"
+  | "data"
+  | "dot"
+  | "quit";
+
+/** The server reply attached to an error: code, enhanced status code when present, text (raw, unescaped). */
+export interface ErrorReply {
+  code: number;
+  enhanced?: string;
+  text: string;
+}
+
+/** Constructor fields of {@link SmtpError}. */
+export interface SmtpErrorInit {
+  code: ErrorCode;
+  phase: Phase;
+  /** One plain sentence; server text must already be escaped with {@link escapeServerText}. */
+  message: string;
+  hint?: string;
+  temporary?: boolean;
+  reply?: ErrorReply;
+  cause?: unknown;
+}
+
+/**
+ * An SMTP failure with a contract code.
+ * @example
+ * throw new SmtpError({ code: "AUTH_FAILED", phase: "auth", message: "The server rejected the credentials." });
+ */
+export class SmtpError extends Error {
+  /** Contract error code. */
+  readonly code: ErrorCode;
+  /** Phase the session was in. */
+  readonly phase: Phase;
+  /** True when the same attempt may succeed later (4xx, 421, 454). */
+  readonly temporary: boolean;
+  /** What the user can do about it (may be empty). */
+  readonly hint: string;
+  /** The server reply that caused the error, if any. */
+  readonly reply?: ErrorReply;
+
+  constructor(init: SmtpErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = "SmtpError";
+    this.code = init.code;
+    this.phase = init.phase;
+    this.temporary = init.temporary ?? false;
+    this.hint = init.hint ?? "";
+    if (init.reply) this.reply = init.reply;
+  }
+
+  /** The same error attributed to another phase. */
+  withPhase(phase: Phase): SmtpError {
+    return new SmtpError({ ...this.toInit(), phase });
+  }
+
+  /** The contract's `error` object: `{ code, phase, temporary, message, hint }` (+ `reply` when known). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      code: this.code,
+      phase: this.phase,
+      temporary: this.temporary,
+      message: this.message,
+      hint: this.hint,
+    };
+    if (this.reply) out.reply = { ...this.reply };
+    return out;
+  }
+
+  private toInit(): SmtpErrorInit {
+    return {
+      code: this.code,
+      phase: this.phase,
+      message: this.message,
+      hint: this.hint,
+      temporary: this.temporary,
+      reply: this.reply,
+      cause: this.cause,
+    };
+  }
+}
+
+const MAX_SHOWN = 300;
+
+/**
+ * Makes text that came from a server (or any untrusted source) safe to print: C0/C1 control
+ * characters, DEL, ESC, NUL, BEL become `\xNN`; line/paragraph separators and bidi controls become
+ * `\u{XXXX}`; text longer than `max` characters is cut with "…".
+ * @example
+ * escapeServerText("bad\x1b[31m\x07") // => "bad\\x1b[31m\\x07"
+ */
+export function escapeServerText(text: string, max: number = MAX_SHOWN): string {
+  let out = "";
+  let shown = 0;
+  for (const ch of text) {
+    if (shown >= max) return out + "…";
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+      out += "\\x" + cp.toString(16).padStart(2, "0");
+    } else if (
+      cp === 0x2028 || cp === 0x2029 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+      cp === 0x200e || cp === 0x200f || cp === 0x061c || cp === 0xfeff
+    ) {
+      out += "\\u{" + cp.toString(16) + "}";
+    } else {
+      out += ch;
+    }
+    shown++;
+  }
+  return out;
+}

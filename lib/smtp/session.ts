@@ -1,0 +1,567 @@
+/**
+ * The sans-IO SMTP client session: greeting → EHLO → STARTTLS → (forget capabilities) EHLO → AUTH →
+ * MAIL/RCPT/DATA (pipelined when offered) → body → dot → QUIT. It consumes bytes and TLS facts,
+ * returns {@link Action}s, and enforces the TLS policy whatever the server advertises.
+ * @module
+ */
+import { selectMechanism } from "./auth/select.ts";
+import type { SaslClient } from "./auth/types.ts";
+import { decodeBase64 } from "./base64.ts";
+import { authMechanisms, type Capabilities, parseCapabilities, sizeLimit } from "./capabilities.ts";
+import * as cmd from "./command.ts";
+import { type Phase, SmtpError } from "./errors.ts";
+import { type Reply, ReplyParser } from "./reply.ts";
+import { replyError, unexpectedReply } from "./reply-errors.ts";
+import { SessionErrors as E } from "./session-errors.ts";
+import { validateSessionOptions } from "./session-options.ts";
+import type {
+  Action,
+  RecipientRejection,
+  SessionOptions,
+  SessionResult,
+  TlsFacts,
+  Waiting,
+} from "./types.ts";
+
+type Kind =
+  | "greeting"
+  | "ehlo"
+  | "helo"
+  | "starttls"
+  | "auth"
+  | "mail"
+  | "rcpt"
+  | "data"
+  | "dot"
+  | "dot-abort"
+  | "quit";
+
+interface Pending {
+  kind: Kind;
+  phase: Phase;
+  address?: string;
+}
+
+const PHASE: Record<Kind, Phase> = {
+  greeting: "greeting",
+  ehlo: "ehlo",
+  helo: "ehlo",
+  starttls: "starttls",
+  auth: "auth",
+  mail: "mail",
+  rcpt: "rcpt",
+  data: "data",
+  dot: "dot",
+  "dot-abort": "data",
+  quit: "quit",
+};
+
+const encoder = new TextEncoder();
+const REDACTED = "***";
+
+/**
+ * One SMTP client session for one transaction (or a probe when `envelope` is absent).
+ * Every method returns the actions to perform, in order; after `done`/`fail` it returns [].
+ * @example
+ * const s = new SmtpSession({ strategy: "starttls", tls: "required", helo: "me.example",
+ *   envelope: { from: "a@x", recipients: ["b@y"] } });
+ * for (const a of s.receive(bytesFromServer)) { ... } // send / starttls / send-body / close / done / fail
+ */
+export class SmtpSession {
+  private readonly opts: SessionOptions;
+  private readonly parser: ReplyParser;
+  private readonly maxAuthRounds: number;
+  private readonly needsUtf8: boolean;
+  private pending: Pending[] = [];
+  private out: Action[] = [];
+  private waitingFor: Waiting = "reply";
+  private lastPhase: Phase = "greeting";
+  private secure = false;
+  private tls: TlsFacts | null = null;
+  private caps: Capabilities | null = null;
+  private pipelining = false;
+  private heloFallback = false;
+  private sasl: SaslClient | null = null;
+  private authRounds = 0;
+  private authenticated: string | null = null;
+  private mailError: SmtpError | null = null;
+  private accepted: string[] = [];
+  private rejected: RecipientRejection[] = [];
+  private response: { code: number; text: string } | null = null;
+  /** Outcome decided before QUIT: null = success. */
+  private outcome: SmtpError | null = null;
+  private finished = false;
+  /** A reply that arrived while the body was being written (the engine may see the dot's reply before bodySent()). */
+  private early: Reply | null = null;
+
+  /** Validates the options; throws CONFIG_INVALID (helo, auth user, policy) or MESSAGE_INVALID (addresses). */
+  constructor(options: SessionOptions) {
+    this.opts = options;
+    this.needsUtf8 = validateSessionOptions(options);
+    this.parser = new ReplyParser(options.limits);
+    this.maxAuthRounds = options.limits?.maxAuthRounds ?? 10;
+    if (options.strategy === "implicit") this.waitingFor = "tls";
+    else this.pending.push({ kind: "greeting", phase: "greeting" });
+  }
+
+  /** What the session waits for: a reply, the TLS handshake, the body, or nothing (finished). */
+  get waiting(): Waiting {
+    return this.finished ? "nothing" : this.waitingFor;
+  }
+
+  /** The current phase (names the deadline and the error phase). */
+  get phase(): Phase {
+    if (this.finished) return this.lastPhase;
+    if (this.waitingFor === "tls") return "tls";
+    if (this.waitingFor === "body") return "data";
+    return this.pending[0]?.phase ?? this.lastPhase;
+  }
+
+  /** True after `done` or `fail` was returned. */
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  /** Feeds bytes read from the server (any segmentation). */
+  receive(bytes: Uint8Array): Action[] {
+    if (bytes.length === 0) return [];
+    return this.run(() => {
+      if (this.waitingFor === "tls") {
+        if (!this.secure && this.opts.strategy === "implicit" && this.pending.length === 0) {
+          return this.failClose(E.plaintextOnImplicit());
+        }
+        return this.failClose(E.injectedAfter220(0));
+      }
+      this.parser.push(bytes);
+      this.drain();
+    });
+  }
+
+  /** The engine completed and verified a TLS handshake (after a `starttls` action, or first thing for implicit TLS). */
+  tlsEstablished(facts: TlsFacts): Action[] {
+    return this.run(() => {
+      if (this.waitingFor !== "tls") {
+        throw new Error("tlsEstablished() called while no TLS handshake was expected");
+      }
+      const implicitStart = !this.secure && this.opts.strategy === "implicit";
+      this.secure = true;
+      this.tls = facts;
+      this.caps = null; // RFC 3207 §4.2: forget everything learned in clear
+      this.pipelining = false;
+      this.parser.reset();
+      this.waitingFor = "reply";
+      if (implicitStart) {
+        this.pending.push({ kind: "greeting", phase: "greeting" });
+      } else {
+        this.sendEhlo();
+      }
+    });
+  }
+
+  /** The engine wrote the whole encoded body, terminator included. */
+  bodySent(): Action[] {
+    return this.run(() => {
+      if (this.waitingFor !== "body") throw new Error("bodySent() called while no body was expected");
+      this.waitingFor = "reply";
+      const dot: Pending = { kind: "dot", phase: "dot" };
+      this.pending.push(dot);
+      const early = this.early;
+      this.early = null;
+      if (early) {
+        this.pending.shift();
+        this.lastPhase = "dot";
+        this.handle(dot, early);
+      }
+      this.drain(); // more replies may already be buffered
+    });
+  }
+
+  /** The connection ended (EOF or reset). */
+  closed(): Action[] {
+    return this.run(() => {
+      const phase = this.phase;
+      if (phase === "quit") return this.finish();
+      if (this.early) return this.failClose(replyError(this.early, "data", "interrupted the message"));
+      if (phase === "dot") {
+        return this.failClose(E.deliveryUnknown("closed"));
+      }
+      if (phase === "tls") {
+        return this.failClose(E.handshakeClosed());
+      }
+      return this.failClose(E.connectionClosed(phase));
+    });
+  }
+
+  /** The engine's deadline for the current wait expired. */
+  timeout(): Action[] {
+    return this.run(() => {
+      const phase = this.phase;
+      if (phase === "quit") return this.finish();
+      if (phase === "dot") {
+        return this.failClose(E.deliveryUnknown("timeout"));
+      }
+      return this.failClose(E.timeout(phase, this.opts.strategy));
+    });
+  }
+
+  /** A snapshot of the result so far. */
+  result(): SessionResult {
+    const r: SessionResult = {
+      tls: this.tls,
+      accepted: [...this.accepted],
+      rejected: this.rejected.map((x) => ({ ...x })),
+      response: this.response,
+      capabilities: this.caps && !this.heloFallback
+        ? Object.fromEntries([...this.caps].map(([k, v]) => [k, [...v]]))
+        : null,
+      authenticated: this.authenticated,
+    };
+    if (!this.outcome && this.rejected.length > 0 && this.response) {
+      r.error = E.someRecipientsRefused(this.accepted.length, this.rejected);
+    }
+    return r;
+  }
+
+  // ---- machinery ---------------------------------------------------------------------------
+
+  private run(step: () => void): Action[] {
+    if (this.finished) return [];
+    this.out = [];
+    try {
+      step();
+    } catch (e) {
+      if (!(e instanceof SmtpError)) throw e;
+      this.failClose(e);
+    }
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private drain(): void {
+    while (!this.finished && (this.waitingFor === "reply" || this.waitingFor === "body")) {
+      const head = this.pending[0];
+      let reply: Reply | null;
+      try {
+        reply = this.parser.next(head?.phase ?? this.phase);
+      } catch (e) {
+        if (!(e instanceof SmtpError)) throw e;
+        if (head?.kind === "quit") return this.finish();
+        if (head?.kind === "starttls") {
+          return this.failClose(E.starttlsMalformed());
+        }
+        return this.failClose(e);
+      }
+      if (!reply) return;
+      if (this.waitingFor === "body") {
+        // Held until bodySent(): the engine may read the dot's reply before it calls bodySent().
+        if (this.early) return this.failClose(unexpectedReply(reply, "data"));
+        this.early = reply;
+        continue;
+      }
+      if (!head) return this.failClose(unexpectedReply(reply, this.lastPhase));
+      this.pending.shift();
+      this.lastPhase = head.phase;
+      this.handle(head, reply);
+    }
+  }
+
+  private handle(p: Pending, r: Reply): void {
+    switch (p.kind) {
+      case "greeting":
+        return this.onGreeting(r);
+      case "ehlo":
+        return this.onEhlo(r);
+      case "helo":
+        return this.onHelo(r);
+      case "starttls":
+        return this.onStarttls(r);
+      case "auth":
+        return this.onAuth(r);
+      case "mail":
+        return this.onMail(r);
+      case "rcpt":
+        return this.onRcpt(r, p.address!);
+      case "data":
+        return this.onData(r);
+      case "dot":
+        return this.onDot(r);
+      case "dot-abort":
+        return this.failQuit(this.outcome ?? this.noRecipients());
+      case "quit":
+        return this.finish();
+    }
+  }
+
+  /** Queues commands and emits them as one send action. Bytes the server sent unasked are an error. */
+  private send(commands: { kind: Kind; line: string; address?: string; redacted?: string }[]): void {
+    if (this.pending.length === 0 && this.parser.buffered > 0) {
+      const first = commands[0].kind;
+      if (first === "starttls") {
+        return this.failClose(E.injectedBeforeStarttls());
+      }
+      return this.failClose(E.unsolicited(PHASE[first], first.toUpperCase()));
+    }
+    const text = commands.map((c) => c.line).join("");
+    const action: Action = { type: "send", bytes: encoder.encode(text) };
+    if (commands.some((c) => c.redacted !== undefined)) {
+      action.redacted = commands.map((c) => c.redacted ?? c.line).join("");
+    }
+    this.out.push(action);
+    for (const c of commands) this.pending.push({ kind: c.kind, phase: PHASE[c.kind], address: c.address });
+  }
+
+  private failClose(error: SmtpError): void {
+    this.outcome = error;
+    this.finish();
+  }
+
+  /** Ends politely: QUIT, then `fail` (or `done` when `error` is null) once the server answered or left. */
+  private failQuit(error: SmtpError | null): void {
+    this.outcome = error;
+    this.sendQuit();
+  }
+
+  private sendQuit(): void {
+    if (this.pending.length > 0 || this.parser.buffered > 0) return this.finish();
+    this.send([{ kind: "quit", line: cmd.quit() }]);
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.pending = [];
+    this.out.push({ type: "close" });
+    if (this.outcome) {
+      this.lastPhase = this.outcome.phase;
+      this.out.push({ type: "fail", error: this.outcome, result: this.result() });
+    } else {
+      this.out.push({ type: "done", result: this.result() });
+    }
+  }
+
+  /** 421 closes at once (the server is leaving); other refusals QUIT first. */
+  private refuse(r: Reply, phase: Phase, what: string): void {
+    const err = replyError(r, phase, what);
+    if (r.code === 421 || err.code === "PROTOCOL_ERROR") this.failClose(err);
+    else this.failQuit(err);
+  }
+
+  // ---- steps -------------------------------------------------------------------------------
+
+  private onGreeting(r: Reply): void {
+    if (r.code === 220) return this.sendEhlo();
+    this.refuse(r, "greeting", "refused the connection");
+  }
+
+  private sendEhlo(): void {
+    this.send([{ kind: "ehlo", line: cmd.ehlo(this.opts.helo) }]);
+  }
+
+  private onEhlo(r: Reply): void {
+    if (r.code === 250) {
+      this.caps = parseCapabilities(r);
+      this.heloFallback = false;
+      this.pipelining = this.caps.has("PIPELINING");
+      return this.afterHello();
+    }
+    if (r.code >= 500 && r.code < 600) {
+      if (!this.secure && this.opts.tls === "required") {
+        return this.failQuit(E.ehloRefusedTlsRequired(r));
+      }
+      return this.send([{ kind: "helo", line: cmd.helo(this.opts.helo) }]);
+    }
+    this.refuse(r, "ehlo", "refused EHLO");
+  }
+
+  private onHelo(r: Reply): void {
+    if (r.code !== 250) return this.refuse(r, "ehlo", "refused HELO");
+    this.caps = new Map();
+    this.heloFallback = true;
+    this.pipelining = false;
+    this.afterHello();
+  }
+
+  private afterHello(): void {
+    const o = this.opts;
+    if (!this.secure && o.strategy === "starttls" && o.tls !== "none") {
+      if (this.caps?.has("STARTTLS")) return this.send([{ kind: "starttls", line: cmd.starttls() }]);
+      if (o.tls === "required") {
+        return this.failQuit(E.noStarttls());
+      }
+    }
+    this.startAuth();
+  }
+
+  private onStarttls(r: Reply): void {
+    if (r.code === 220) {
+      if (this.parser.buffered > 0) {
+        return this.failClose(E.injectedAfter220(this.parser.buffered, r));
+      }
+      this.waitingFor = "tls";
+      this.out.push({ type: "starttls" });
+      return;
+    }
+    if (this.opts.tls === "opportunistic" && r.code !== 421) return this.startAuth();
+    const err = E.starttlsRefused(r);
+    if (r.code === 421) this.failClose(err);
+    else this.failQuit(err);
+  }
+
+  private startAuth(): void {
+    const o = this.opts;
+    if (o.tls === "required" && !this.secure) {
+      // Unreachable by construction; kept so no credential or message byte can leave in clear.
+      return this.failClose(E.notSecured("ehlo"));
+    }
+    if (!o.auth) return this.startMail();
+    if (!this.secure && !o.allowPlaintextAuth) {
+      return this.failQuit(E.authInClear());
+    }
+    let sasl: SaslClient;
+    try {
+      sasl = selectMechanism(o.auth.mechanism, this.caps ? authMechanisms(this.caps) : [], {
+        user: o.auth.user,
+        password: o.auth.password,
+      });
+    } catch (e) {
+      if (e instanceof SmtpError) return this.failQuit(e);
+      throw e;
+    }
+    this.sasl = sasl;
+    this.authRounds = 0;
+    this.send([{
+      kind: "auth",
+      line: cmd.auth(sasl.name, sasl.initial),
+      redacted: sasl.initial === undefined ? undefined : `AUTH ${sasl.name} ${REDACTED}\r\n`,
+    }]);
+  }
+
+  private onAuth(r: Reply): void {
+    const sasl = this.sasl!;
+    if (r.code === 235) {
+      this.authenticated = sasl.name;
+      return this.startMail();
+    }
+    if (r.code === 334) {
+      this.authRounds++;
+      if (this.authRounds > this.maxAuthRounds) {
+        return this.failClose(E.tooManyChallenges(this.maxAuthRounds, sasl.name, r));
+      }
+      const challenge = r.lines.length === 1 ? decodeBase64(r.lines[0]) : null;
+      if (!challenge) {
+        return this.failClose(E.badChallenge(r));
+      }
+      const response = sasl.respond(challenge, this.authRounds);
+      return this.send([{ kind: "auth", line: cmd.authResponse(response), redacted: `${REDACTED}\r\n` }]);
+    }
+    if (r.code === 421 || (r.code >= 400 && r.code < 500)) {
+      return this.refuse(r, "auth", "could not authenticate");
+    }
+    if (r.code === 504) {
+      return this.failQuit(E.mechanismRefused(sasl.name, r));
+    }
+    if (r.code >= 500) {
+      return this.failQuit(E.credentialsRejected(r));
+    }
+    this.failClose(unexpectedReply(r, "auth"));
+  }
+
+  private startMail(): void {
+    const o = this.opts;
+    const env = o.envelope;
+    if (!env) return this.failQuit(null);
+    if (o.tls === "required" && !this.secure) {
+      return this.failClose(E.notSecured("mail"));
+    }
+    const caps = this.caps ?? new Map<string, readonly string[]>();
+    const limit = sizeLimit(caps);
+    if (o.messageSize !== undefined && limit !== null && limit > 0 && o.messageSize > limit) {
+      return this.failQuit(E.tooBig(o.messageSize, limit));
+    }
+    if (o.needs8bit && !caps.has("8BITMIME")) {
+      return this.failQuit(E.no8bitmime());
+    }
+    if (this.needsUtf8 && !caps.has("SMTPUTF8")) {
+      return this.failQuit(E.noSmtputf8());
+    }
+    const mail = {
+      kind: "mail" as const,
+      line: cmd.mailFrom(env.from, {
+        size: limit !== null && o.messageSize !== undefined ? o.messageSize : undefined,
+        body8bit: !!o.needs8bit,
+        smtputf8: this.needsUtf8,
+      }),
+    };
+    if (!this.pipelining) return this.send([mail]);
+    this.send([
+      mail,
+      ...env.recipients.map((a) => ({ kind: "rcpt" as const, line: cmd.rcptTo(a), address: a })),
+      { kind: "data", line: cmd.data() },
+    ]);
+  }
+
+  private onMail(r: Reply): void {
+    if (r.code >= 200 && r.code < 300) {
+      if (!this.pipelining) this.sendRcpt(0);
+      return;
+    }
+    const err = replyError(r, "mail", "refused the sender");
+    if (r.code === 421 || err.code === "PROTOCOL_ERROR" || !this.pipelining) {
+      return this.refuse(r, "mail", "refused the sender");
+    }
+    this.mailError = err; // pipelined: the RCPT and DATA replies are still to come
+  }
+
+  private sendRcpt(i: number): void {
+    const a = this.opts.envelope!.recipients[i];
+    this.send([{ kind: "rcpt", line: cmd.rcptTo(a), address: a }]);
+  }
+
+  private onRcpt(r: Reply, address: string): void {
+    if (r.code === 421) return this.refuse(r, "rcpt", `closed the connection at recipient <${address}>`);
+    if (r.code >= 200 && r.code < 300) {
+      if (!this.mailError) this.accepted.push(address);
+    } else if (r.code >= 400) this.rejected.push({ address, code: r.code, text: r.text });
+    else return this.failClose(unexpectedReply(r, "rcpt"));
+    if (this.pipelining) return;
+    const done = this.accepted.length + this.rejected.length;
+    const all = this.opts.envelope!.recipients.length;
+    if (done < all) return this.sendRcpt(done);
+    if (this.accepted.length === 0) return this.failQuit(this.noRecipients());
+    this.send([{ kind: "data", line: cmd.data() }]);
+  }
+
+  private noRecipients(): SmtpError {
+    return E.allRecipientsRefused(this.rejected);
+  }
+
+  private onData(r: Reply): void {
+    if (r.code === 354) {
+      if (this.mailError || this.accepted.length === 0) {
+        // RFC 2920 §3.1: DATA accepted without a transaction; end it with an empty message.
+        this.outcome = this.mailError ?? this.noRecipients();
+        return this.send([{ kind: "dot-abort", line: ".\r\n" }]);
+      }
+      if (this.parser.buffered > 0) {
+        return this.failClose(E.afterData354(r));
+      }
+      this.waitingFor = "body";
+      this.out.push({ type: "send-body" });
+      return;
+    }
+    if (r.code === 421) return this.refuse(r, "data", "closed the connection at DATA");
+    if (this.mailError) return this.failQuit(this.mailError);
+    if (this.accepted.length === 0) return this.failQuit(this.noRecipients());
+    this.refuse(r, "data", "refused DATA");
+  }
+
+  private onDot(r: Reply): void {
+    if (r.code >= 200 && r.code < 300) {
+      this.response = { code: r.code, text: r.text };
+      return this.failQuit(null);
+    }
+    this.response = { code: r.code, text: r.text };
+    this.refuse(r, "dot", "refused the message");
+  }
+}
