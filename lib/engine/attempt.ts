@@ -1,0 +1,207 @@
+/**
+ * One connection attempt to one relay: connect (plain or implicit TLS), then drive the sans-IO
+ * session — write what it says, read with the deadline of the phase it is in, upgrade when it
+ * asks, stream the body — until it is done or fails. The session decides; this file only moves bytes.
+ */
+import { hostname } from "node:os";
+import type { AdapterName, Conn } from "../net/conn.ts";
+import { connect } from "../net/detect.ts";
+import type { TlsFacts as NetTlsFacts } from "../net/conn.ts";
+import { BodyEncoder } from "../smtp/body.ts";
+import { SmtpError } from "../smtp/errors.ts";
+import { SmtpSession } from "../smtp/session.ts";
+import type { Action, SessionAuth, SessionResult } from "../smtp/types.ts";
+import { resolveSecret } from "../config/secret.ts";
+import type { RelayPlan } from "../plan/types.ts";
+import { toDeliveryError } from "./errors.ts";
+import { tlsOptions } from "./tls-options.ts";
+import type { Transcript } from "./transcript.ts";
+import type { DeliveryError, MessageSource, TlsSummary } from "./types.ts";
+
+/** What one attempt needs besides the relay. */
+export interface AttemptOptions {
+  envelope: { from: string; recipients: string[] };
+  message: MessageSource;
+  baseDir: string;
+  adapter?: AdapterName;
+  transcript?: Transcript;
+}
+
+/** How one attempt ended. */
+export interface AttemptResult {
+  session: SessionResult | null;
+  tls: TlsSummary | null;
+  error: DeliveryError | null;
+}
+
+const TIMED_OUT = Symbol("timeout");
+
+/** A safe EHLO name: this host's name when it is a dotted host name, else `localhost`. */
+function defaultHelo(): string {
+  const h = hostname();
+  return /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(h) ? h : "localhost";
+}
+
+function summarise(f: NetTlsFacts): TlsSummary {
+  const leaf = f.peerChain?.[0];
+  return {
+    version: f.version,
+    cipher: f.cipher,
+    adapter: f.adapter,
+    peer: leaf ? { subject: leaf.subject, issuer: leaf.issuer, validTo: leaf.validTo, fingerprint256: leaf.fingerprint256, spkiPin: leaf.spkiPin } : null,
+  };
+}
+
+/** Runs one attempt against one relay. Never throws: every failure comes back as `error`. */
+export async function runAttempt(relay: RelayPlan, opts: AttemptOptions): Promise<AttemptResult> {
+  const t = opts.transcript;
+  let session: SmtpSession;
+  let tls: TlsSummary | null = null;
+  try {
+    const auth: SessionAuth | undefined = relay.auth
+      ? { mechanism: relay.auth.mechanism, user: relay.auth.user, password: resolveSecret(relay.auth.password, opts.baseDir) }
+      : undefined;
+    session = new SmtpSession({
+      strategy: relay.strategy,
+      tls: relay.security.tls,
+      allowPlaintextAuth: relay.security.allow_plaintext_auth,
+      helo: relay.helo ?? defaultHelo(),
+      auth,
+      envelope: opts.envelope,
+      messageSize: opts.message.size,
+      needs8bit: opts.message.has8bit,
+      needsSmtpUtf8: opts.message.needsSmtpUtf8,
+    });
+  } catch (e) {
+    return { session: null, tls: null, error: toDeliveryError(e, "connect", relay) };
+  }
+  const implicit = relay.strategy === "implicit";
+  let conn: Conn;
+  try {
+    const tlsOpts = relay.strategy === "plain" || relay.security.tls === "none" ? undefined : tlsOptions(relay, opts.baseDir);
+    t?.note(`connecting to ${relay.host}:${relay.port} (${relay.strategy}${implicit ? ", TLS from the first byte" : ""})`);
+    conn = await connect({
+      host: relay.host,
+      port: relay.port,
+      ...(implicit ? { tls: tlsOpts } : {}),
+      signal: AbortSignal.timeout(relay.timeouts.connect_ms + (implicit ? relay.timeouts.tls_ms : 0)),
+      adapter: opts.adapter,
+    });
+    const startTls = tlsOpts;
+    if (conn.tls) {
+      tls = summarise(conn.tls);
+      t?.note(`TLS ${conn.tls.version ?? "(version unknown)"} ${conn.tls.cipher ?? ""} with ${tls.peer?.subject ?? "(certificate not visible)"}`.trim());
+    }
+    const result = await drive(session, conn, relay, opts, implicit ? conn.tls : null, startTls, (facts) => {
+      tls = summarise(facts);
+      t?.note(`TLS ${facts.version ?? "(version unknown)"} ${facts.cipher ?? ""} with ${tls.peer?.subject ?? "(certificate not visible)"}`.trim());
+    });
+    return { ...result, tls };
+  } catch (e) {
+    const error = toDeliveryError(e, session.phase, relay);
+    t?.note(`failed: ${error.code}: ${error.message}`);
+    return { session: session.result(), tls, error };
+  }
+}
+
+async function drive(
+  session: SmtpSession,
+  conn: Conn,
+  relay: RelayPlan,
+  opts: AttemptOptions,
+  implicitFacts: NetTlsFacts | null,
+  startTlsOptions: ReturnType<typeof tlsOptions> | undefined,
+  onTls: (facts: NetTlsFacts) => void,
+): Promise<Omit<AttemptResult, "tls">> {
+  const t = opts.transcript;
+  let secure = implicitFacts !== null;
+  let receivedAny = false;
+  let pendingRead: Promise<Uint8Array | null> | null = null;
+  const queue: Action[] = implicitFacts ? session.tlsEstablished({ ...summarise(implicitFacts) }) : [];
+  try {
+    while (true) {
+      const action = queue.shift();
+      if (action) {
+        switch (action.type) {
+          case "send":
+            t?.sent(action.redacted ?? action.bytes, secure);
+            try {
+              await conn.write(action.bytes);
+            } catch {
+              queue.push(...session.closed());
+            }
+            break;
+          case "starttls": {
+            if (!startTlsOptions) throw new SmtpError({ code: "PROTOCOL_ERROR", phase: "starttls", message: "The session asked for TLS on a relay configured without it." });
+            const facts = await conn.startTls({ ...startTlsOptions, signal: AbortSignal.timeout(relay.timeouts.tls_ms) });
+            secure = true;
+            onTls(facts);
+            queue.push(...session.tlsEstablished({ ...summarise(facts) }));
+            break;
+          }
+          case "send-body": {
+            const encoder = new BodyEncoder();
+            let bytes = 0;
+            const deadline = Date.now() + relay.timeouts.data_ms;
+            for await (const chunk of opts.message.open()) {
+              if (Date.now() > deadline) throw new SmtpError({ code: "TIMEOUT", phase: "data", temporary: true, message: `Sending the message took longer than ${relay.timeouts.data_ms / 1000}s.`, hint: "raise timeouts.data for large messages or slow links" });
+              const out = encoder.encode(chunk);
+              bytes += out.length;
+              await conn.write(out);
+            }
+            const end = encoder.finish();
+            await conn.write(end);
+            t?.note(`message body sent (${bytes + end.length} bytes, dot-stuffed)`);
+            queue.push(...session.bodySent());
+            break;
+          }
+          case "close":
+            conn.close();
+            break;
+          case "done":
+            return { session: action.result, error: null };
+          case "fail": {
+            const error = toDeliveryError(action.error, action.error.phase, relay);
+            if (error.phase === "greeting" && error.code === "TIMEOUT" && !receivedAny && relay.strategy !== "implicit") {
+              error.message += ` Nothing at all arrived: a port that expects implicit TLS waits silently like this.`;
+              error.hint = `if ${relay.host}:${relay.port} is an implicit-TLS port (like 465), use strategy: implicit; ${error.hint}`;
+            }
+            t?.note(`failed: ${error.code}: ${error.message}`);
+            return { session: action.result, error };
+          }
+        }
+        continue;
+      }
+      // Nothing to do: wait for the server, within the deadline of the current phase.
+      const ms = session.phase === "greeting" ? relay.timeouts.greeting_ms
+        : session.phase === "dot" ? relay.timeouts.data_ms
+        : relay.timeouts.command_ms;
+      pendingRead ??= conn.read();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const got = await Promise.race([pendingRead, new Promise<typeof TIMED_OUT>((r) => (timer = setTimeout(() => r(TIMED_OUT), ms)))]);
+      clearTimeout(timer);
+      if (got === TIMED_OUT) {
+        queue.push(...session.timeout());
+        continue;
+      }
+      pendingRead = null;
+      if (got === null) {
+        queue.push(...session.closed());
+        continue;
+      }
+      if (!receivedAny && !secure && relay.strategy !== "implicit" && (got[0] === 0x15 || got[0] === 0x16)) {
+        throw new SmtpError({
+          code: "TLS_MODE_MISMATCH",
+          phase: "greeting",
+          message: `${relay.host}:${relay.port} answered with TLS bytes instead of an SMTP greeting: this port expects implicit TLS.`,
+          hint: "use strategy: implicit for this port (or port 587 with strategy: starttls)",
+        });
+      }
+      receivedAny = true;
+      t?.received(got, secure);
+      queue.push(...session.receive(got));
+    }
+  } finally {
+    conn.close();
+  }
+}
