@@ -36,6 +36,24 @@ export interface AttemptResult {
 
 const TIMED_OUT = Symbol("timeout");
 
+/** Resolves like `promise`, or with TIMED_OUT after `ms` (the promise is left to settle on its own). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([promise, new Promise<typeof TIMED_OUT>((r) => (timer = setTimeout(() => r(TIMED_OUT), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A write the server does not take within the deadline (it stopped reading) is a TIMEOUT. */
+async function write(conn: Conn, bytes: Uint8Array, ms: number, phase: "data" | "dot" | "mail"): Promise<void> {
+  if ((await within(conn.write(bytes), ms)) === TIMED_OUT) {
+    conn.close();
+    throw new SmtpError({ code: "TIMEOUT", phase, temporary: true, message: `The server did not take our data within ${ms / 1000}s.`, hint: "the server or the network stalled; raise timeouts.data for slow links" });
+  }
+}
+
 /** A safe EHLO name: this host's name when it is a dotted host name, else `localhost`. */
 function defaultHelo(): string {
   const h = hostname();
@@ -126,8 +144,9 @@ async function drive(
           case "send":
             t?.sent(action.redacted ?? action.bytes, secure);
             try {
-              await conn.write(action.bytes);
-            } catch {
+              await write(conn, action.bytes, relay.timeouts.command_ms, "mail");
+            } catch (e) {
+              if (e instanceof SmtpError) throw e;
               queue.push(...session.closed());
             }
             break;
@@ -143,14 +162,14 @@ async function drive(
             const encoder = new BodyEncoder();
             let bytes = 0;
             const deadline = Date.now() + relay.timeouts.data_ms;
+            const left = () => Math.max(1, deadline - Date.now());
             for await (const chunk of opts.message.open()) {
-              if (Date.now() > deadline) throw new SmtpError({ code: "TIMEOUT", phase: "data", temporary: true, message: `Sending the message took longer than ${relay.timeouts.data_ms / 1000}s.`, hint: "raise timeouts.data for large messages or slow links" });
               const out = encoder.encode(chunk);
               bytes += out.length;
-              await conn.write(out);
+              await write(conn, out, left(), "data");
             }
             const end = encoder.finish();
-            await conn.write(end);
+            await write(conn, end, left(), "data");
             t?.note(`message body sent (${bytes + end.length} bytes, dot-stuffed)`);
             queue.push(...session.bodySent());
             break;
@@ -177,9 +196,7 @@ async function drive(
         : session.phase === "dot" ? relay.timeouts.data_ms
         : relay.timeouts.command_ms;
       pendingRead ??= conn.read();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const got = await Promise.race([pendingRead, new Promise<typeof TIMED_OUT>((r) => (timer = setTimeout(() => r(TIMED_OUT), ms)))]);
-      clearTimeout(timer);
+      const got = await within(pendingRead, ms);
       if (got === TIMED_OUT) {
         queue.push(...session.timeout());
         continue;
