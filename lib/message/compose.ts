@@ -1,0 +1,290 @@
+/**
+ * Composes the message `send` transmits from its flags: a minimal, correct RFC 5322 / MIME message
+ * (text/plain, multipart/alternative with HTML, multipart/mixed with base64 attachments), CRLF
+ * line endings, headers folded at 78. Attachments are streamed from disk when sending, never held
+ * in memory. Deterministic given `date`, `messageId` and `boundarySeed`.
+ * @module
+ */
+import { open, readFile, stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { MailplanError } from "../codes.ts";
+import { formatAddressList, formatMailbox, type Mailbox, parseAddressList, parseMailbox } from "./address.ts";
+import { base64Size, base64Stream } from "./base64.ts";
+import { boundaries } from "./boundary.ts";
+import { splitLines } from "./crlf.ts";
+import { formatDate } from "./date.ts";
+import { formatHeader } from "./fold.ts";
+import { extraHeader, subjectHeader } from "./headers.ts";
+import { newMessageId, normalizeMessageId } from "./message-id.ts";
+import { contentTypeFor } from "./mime-types.ts";
+import { withParams } from "./params.ts";
+import { encodeQuotedPrintable } from "./qp.ts";
+import { readFileChunks } from "./raw.ts";
+import { chooseTextEncoding } from "./transfer-encoding.ts";
+import { decodeUtf8Strict, utf8 } from "./utf8.ts";
+
+/** What `send` gives the composer (flags already split; address strings may hold comma lists). */
+export interface ComposeOptions {
+  /** One mailbox, `a@x` or `Name <a@x>`. */
+  from: string;
+  to?: readonly string[];
+  cc?: readonly string[];
+  /** Envelope only: never written to a header. */
+  bcc?: readonly string[];
+  /** May be empty. */
+  subject: string;
+  /** The plain-text body (exactly one of `text` / `textFile`). */
+  text?: string;
+  /** A UTF-8 file holding the plain-text body. */
+  textFile?: string;
+  /** A UTF-8 HTML file: the message becomes multipart/alternative. */
+  htmlFile?: string;
+  /** Files attached as base64 (multipart/mixed). */
+  attachments?: readonly string[];
+  /** Extra header fields, in order (not Date, From, To, Cc, Bcc, Subject, Message-ID, MIME-*, Content-*). */
+  headers?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>;
+  /** Date header; now when absent. Written in UTC. */
+  date?: Date;
+  /** Full Message-ID (`<left@right>`); generated when absent. */
+  messageId?: string;
+  /** Right-hand side of a generated Message-ID; the From domain when absent. */
+  messageIdDomain?: string;
+  /** Makes the multipart boundaries deterministic. */
+  boundarySeed?: string;
+  /** The server offers 8BITMIME: non-ASCII text may go as 8bit instead of quoted-printable. */
+  eightBitMime?: boolean;
+}
+
+/** A composed message: envelope, the numbers MAIL FROM needs, and a re-startable byte stream. */
+export interface ComposedMessage {
+  /** The Message-ID header's value, `<…>`. */
+  messageId: string;
+  /** Bare addresses: From, and To + Cc + Bcc without duplicates, in that order. */
+  envelope: { from: string; recipients: string[] };
+  /** Octets of the message (no dot-stuffing, no terminator); exact unless an attachment changes meanwhile. */
+  size: number;
+  /** Some byte is ≥ 0x80 (8bit part, or UTF-8 addresses in headers): send with BODY=8BITMIME. */
+  has8bit: boolean;
+  /** An envelope or header address is non-ASCII: needs SMTPUTF8. */
+  smtpUtf8: boolean;
+  /** The message bytes (CRLF, not dot-stuffed); each call starts from the beginning. */
+  stream(): AsyncIterable<Uint8Array>;
+}
+
+type Piece = Uint8Array | { file: string; size: number };
+type Leaf = { kind: "leaf"; headers: string; body: Piece[]; avoid?: string };
+type Multi = { kind: "multi"; subtype: "mixed" | "alternative"; parts: Node[]; boundary?: string };
+type Node = Leaf | Multi;
+
+const CRLF = utf8("\r\n");
+const bad = (message: string, hint: string) => new MailplanError("MESSAGE_INVALID", message, hint);
+
+async function readUtf8(file: string, what: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    throw bad(`The ${what} ${JSON.stringify(file)} does not exist or cannot be read.`, "check the path");
+  }
+  const text = decodeUtf8Strict(bytes);
+  if (text === null) {
+    throw bad(`The ${what} ${JSON.stringify(file)} is not UTF-8 text.`, "convert it to UTF-8, or send it with --attach instead");
+  }
+  return text;
+}
+
+function textLeaf(text: string, subtype: "plain" | "html", eightBitMime: boolean): Leaf {
+  const lines = splitLines(text).map(utf8);
+  const cte = chooseTextEncoding(lines, eightBitMime);
+  const body = cte === "quoted-printable" ? utf8(encodeQuotedPrintable(lines)) : utf8(splitLines(text).join("\r\n"));
+  return {
+    kind: "leaf",
+    headers: formatHeader("Content-Type", `text/${subtype}; charset=utf-8`) + formatHeader("Content-Transfer-Encoding", cte),
+    body: [body],
+    avoid: cte === "quoted-printable" ? undefined : text,
+  };
+}
+
+async function attachmentLeaf(file: string): Promise<Leaf> {
+  const shown = JSON.stringify(file);
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw bad(`The attachment ${shown} is not a regular file.`, "attach files one by one (zip a folder first)");
+    size = info.size;
+    await (await open(file, "r")).close();
+  } catch (e) {
+    if (e instanceof MailplanError) throw e;
+    throw bad(`The attachment ${shown} does not exist or cannot be read.`, "check the path given to --attach");
+  }
+  const name = basename(file);
+  return {
+    kind: "leaf",
+    headers: formatHeader("Content-Type", withParams(contentTypeFor(name), [["name", name]])) +
+      formatHeader("Content-Transfer-Encoding", "base64") +
+      formatHeader("Content-Disposition", withParams("attachment", [["filename", name]])),
+    body: size > 0 ? [{ file, size: base64Size(size) }] : [],
+  };
+}
+
+function collectAvoid(node: Node, out: string[]): string[] {
+  if (node.kind === "leaf") {
+    if (node.avoid !== undefined) out.push(node.avoid);
+  } else node.parts.forEach((p) => collectAvoid(p, out));
+  return out;
+}
+
+function assignBoundaries(node: Node, next: (avoid: string[]) => string, avoid: string[]): void {
+  if (node.kind === "leaf") return;
+  node.boundary = next(avoid);
+  node.parts.forEach((p) => assignBoundaries(p, next, avoid));
+}
+
+function entityHeaders(node: Node): string {
+  if (node.kind === "leaf") return node.headers;
+  return formatHeader("Content-Type", withParams(`multipart/${node.subtype}`, [["boundary", node.boundary!]]));
+}
+
+/** Body pieces of an entity (a multipart body ends with its close delimiter and CRLF). */
+function entityBody(node: Node): Piece[] {
+  if (node.kind === "leaf") return node.body;
+  const b = node.boundary!;
+  const out: Piece[] = [];
+  node.parts.forEach((part, i) => {
+    out.push(utf8(i === 0 ? `--${b}\r\n` : `\r\n--${b}\r\n`), utf8(entityHeaders(part)), CRLF, ...entityBody(part));
+  });
+  out.push(utf8(`\r\n--${b}--\r\n`));
+  return out;
+}
+
+function endsWithCrlf(pieces: Piece[]): boolean {
+  const last = pieces[pieces.length - 1];
+  if (last === undefined) return false;
+  if (!(last instanceof Uint8Array)) return true;
+  return last.length >= 2 && last[last.length - 2] === 0x0d && last[last.length - 1] === 0x0a;
+}
+
+/** Joins adjacent byte pieces so the stream yields few, larger chunks. */
+function coalesce(pieces: Piece[]): Piece[] {
+  const out: Piece[] = [];
+  let run: Uint8Array[] = [];
+  const flush = () => {
+    if (run.length === 0) return;
+    const total = run.reduce((n, r) => n + r.length, 0);
+    const buf = new Uint8Array(total);
+    let o = 0;
+    for (const r of run) {
+      buf.set(r, o);
+      o += r.length;
+    }
+    out.push(buf);
+    run = [];
+  };
+  for (const p of pieces) {
+    if (p instanceof Uint8Array) {
+      if (p.length > 0) run.push(p);
+    } else {
+      flush();
+      out.push(p);
+    }
+  }
+  flush();
+  return out;
+}
+
+/**
+ * Composes the message. Throws MESSAGE_INVALID for a malformed address or header value (CR/LF
+ * included), no recipient, no body, or a missing/unreadable text, HTML or attachment file;
+ * USAGE when both `text` and `textFile` are given.
+ * @example
+ * const msg = await composeMessage({ from: "Ops <ops@x>", to: ["a@y"], subject: "Hi", text: "Hello" });
+ * for await (const chunk of msg.stream()) write(chunk);
+ */
+export async function composeMessage(opts: ComposeOptions): Promise<ComposedMessage> {
+  const from: Mailbox = parseMailbox(opts.from, "sender");
+  const to = parseAddressList(opts.to ?? [], "recipient");
+  const cc = parseAddressList(opts.cc ?? [], "recipient");
+  const bcc = parseAddressList(opts.bcc ?? [], "recipient");
+  const recipients = [...new Set([...to, ...cc, ...bcc].map((m) => m.address))];
+  if (recipients.length === 0) throw bad("The message has no recipient.", "give at least one address with --to, --cc or --bcc");
+
+  if (opts.text !== undefined && opts.textFile !== undefined) {
+    throw new MailplanError("USAGE", "Both --text and --text-file were given.", "use one of them");
+  }
+  if (opts.text === undefined && opts.textFile === undefined) {
+    throw bad("The message has no body.", "give --text TEXT or --text-file FILE (or a complete message with --message FILE.eml)");
+  }
+  if (opts.text !== undefined && opts.text.includes("\0")) {
+    throw bad("The --text body contains a NUL character.", "remove it, or send binary content with --attach");
+  }
+
+  const date = opts.date ?? new Date();
+  if (Number.isNaN(date.getTime())) throw bad("The Date is not a valid date.", "pass a valid Date");
+  const messageId = opts.messageId !== undefined
+    ? normalizeMessageId(opts.messageId)
+    : newMessageId(opts.messageIdDomain ?? from.address.slice(from.address.lastIndexOf("@") + 1));
+
+  let head = formatHeader("Date", formatDate(date)) + formatHeader("From", formatMailbox(from));
+  if (to.length > 0) head += formatHeader("To", formatAddressList(to));
+  if (cc.length > 0) head += formatHeader("Cc", formatAddressList(cc));
+  head += subjectHeader(opts.subject) + formatHeader("Message-ID", messageId);
+  const extra = opts.headers === undefined ? [] : Array.isArray(opts.headers) ? opts.headers : Object.entries(opts.headers);
+  for (const [name, value] of extra as Array<readonly [string, string]>) head += extraHeader(name, value);
+  head += formatHeader("MIME-Version", "1.0");
+
+  const eight = opts.eightBitMime ?? false;
+  const text = opts.text ?? await readUtf8(opts.textFile!, "text file");
+  let root: Node = textLeaf(text, "plain", eight);
+  if (opts.htmlFile !== undefined) {
+    root = { kind: "multi", subtype: "alternative", parts: [root, textLeaf(await readUtf8(opts.htmlFile, "HTML file"), "html", eight)] };
+  }
+  if (opts.attachments && opts.attachments.length > 0) {
+    const atts: Node[] = [];
+    for (const file of opts.attachments) atts.push(await attachmentLeaf(file));
+    root = { kind: "multi", subtype: "mixed", parts: [root, ...atts] };
+  }
+  assignBoundaries(root, boundaries(opts.boundarySeed), collectAvoid(root, []));
+
+  const body = entityBody(root);
+  const raw: Piece[] = [utf8(head + entityHeaders(root)), CRLF, ...body];
+  if (!endsWithCrlf(body)) raw.push(CRLF);
+  const pieces = coalesce(raw);
+
+  const size = pieces.reduce((n, p) => n + (p instanceof Uint8Array ? p.length : p.size), 0);
+  const has8bit = pieces.some((p) => p instanceof Uint8Array && p.some((b) => b >= 0x80));
+  const smtpUtf8 = [from, ...to, ...cc, ...bcc].some((m) => m.smtpUtf8);
+
+  return {
+    messageId,
+    envelope: { from: from.address, recipients },
+    size,
+    has8bit,
+    smtpUtf8,
+    async *stream() {
+      for (const p of pieces) {
+        if (p instanceof Uint8Array) yield p;
+        else yield* base64Stream(readFileChunks(p.file, undefined, true)); // the encoder copies
+      }
+    },
+  };
+}
+
+/**
+ * Collects a stream into one Uint8Array (small messages, tests).
+ * @example const bytes = await collect(msg.stream());
+ */
+export async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of source) {
+    parts.push(c);
+    n += c.length;
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
