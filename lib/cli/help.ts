@@ -5,11 +5,44 @@ export const HELP: Record<string, string> = {
 Usage: mailplan <command> [options]     (run as: bun run mod.ts … or deno run -A mod.ts …)
 
 Commands:
+  send    --config FILE --from A --to B … (--subject S --text T | --message F.eml)   send mail
+  demo                                               send through an embedded loopback sink
   check   --config FILE [--json]                     validate and lint a config (no network)
   plan    --config FILE [--from A --to B…] [--json]  show the connection plans (no network)
   schema                                             print the config's JSON Schema
 
-Every command takes --help. Exit status: 0 ok, 64 bad command line, 78 config invalid or no route.
+Every command takes --help. Exit status: 0 ok, 64 bad command line, 65 bad message or address,
+69 refused or unreachable, 75 temporary, 76 TLS/security failure, 77 auth, 78 config or route.
+`,
+  send: `Usage: mailplan send --config FILE [--route NAME] --from ADDR --to ADDR[,ADDR…] [--cc …] [--bcc …]
+                     --subject TEXT (--text TEXT | --text-file F) [--html-file F] [--attach F]…
+                   | --message FILE.eml          (a complete RFC 5322 message; - reads stdin)
+                     [--json] [--transcript FILE] [--verbose] [--net bun|node-tls|deno]
+
+Sends one message along the plan of the config: recipients that take different routes go in
+separate transactions, each relay of a route is tried in order (failover), and every route's
+security policy is enforced (TLS required means no password and no message byte in clear).
+
+Options:
+  --from ADDR          envelope sender and From header (Name <a@x> allowed)
+  --to/--cc/--bcc      recipients; repeat or separate with commas (Bcc stays out of the headers)
+  --subject, --text, --text-file, --html-file, --attach   build a minimal correct message
+  --message FILE.eml   send a raw message unchanged except line endings
+  --route NAME         use this route for every recipient instead of matching
+  --json               print the contract's result object
+  --transcript FILE    write the conversation (-> sent, <- received, ~> <~ over TLS), secrets redacted
+  --verbose            print the conversation to stderr as it happens
+  --net ADAPTER        socket adapter: bun (default under Bun), node-tls (default under Deno), deno
+
+Exit status: 0 sent, 65 message invalid, 69 refused, 75 temporary or unknown, 76 TLS/security,
+77 authentication, 78 config invalid or no route (contract.md has the full table).
+`,
+  demo: `Usage: mailplan demo [--json]
+
+Starts an SMTP sink on 127.0.0.1 (one STARTTLS port, one implicit-TLS port, a CA and certificate
+generated at start), writes a config for it, prints the plan, sends one message that takes both
+routes (one per strategy), and prints the conversation and where each received message was saved.
+Needs no outside server and no network.
 `,
   check: `Usage: mailplan check --config FILE [--json]
 

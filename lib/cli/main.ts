@@ -4,6 +4,8 @@ import { ConfigInvalidError } from "../config/config-error.ts";
 import { formatProblem, problemToJson } from "../config/problem.ts";
 import { suggestion } from "../config/suggest.ts";
 import { checkCommand, planCommand, schemaCommand } from "./commands.ts";
+import { sendCommand } from "./send.ts";
+import { demoCommand } from "./demo.ts";
 import { HELP } from "./help.ts";
 import { type CliIo, safeText } from "./io.ts";
 
@@ -11,8 +13,10 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => number | Promise<n
   check: checkCommand,
   plan: planCommand,
   schema: schemaCommand,
+  send: sendCommand,
+  demo: demoCommand,
 };
-const LATER = ["send", "probe", "demo", "outbox"];
+const LATER = ["probe", "outbox"];
 
 /**
  * Runs mailplan with command-line arguments (without the runtime and script) and returns the
@@ -33,7 +37,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const run = COMMANDS[command];
     if (!run) {
-      if (LATER.includes(command)) throw new MailplanError("USAGE", `The ${command} command is not built yet in this version.`, "available now: check, plan, schema");
+      if (LATER.includes(command)) throw new MailplanError("USAGE", `The ${command} command is not built yet in this version.`, `available now: ${Object.keys(COMMANDS).join(", ")}`);
       throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS)) || "run mailplan --help");
     }
     if (rest.includes("--help") || rest.includes("-h")) {
@@ -42,17 +46,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     return await run(rest, io);
   } catch (e) {
-    return report(e, wantsJson, io);
+    return report(e, wantsJson, io, argv[0] === "send" || argv[0] === "demo");
   }
 }
 
-function report(e: unknown, wantsJson: boolean, io: CliIo): number {
+/** Prints a failure; for commands that send, the JSON error has the contract's full shape (nothing connected yet). */
+function report(e: unknown, wantsJson: boolean, io: CliIo, sending: boolean): number {
   const err = e instanceof MailplanError
     ? e
     : new MailplanError("USAGE", `Unexpected internal error: ${(e as Error)?.message ?? String(e)}.`, "this is a bug in mailplan; please report it with the command you ran");
   const problems = err instanceof ConfigInvalidError ? err.problems : [];
   if (wantsJson) {
-    io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint }, problems: problems.map(problemToJson) }, null, 2) + "\n");
+    const error = sending
+      ? { code: err.code, phase: "connect", temporary: false, message: err.message, hint: err.hint }
+      : { code: err.code, message: err.message, hint: err.hint };
+    io.out(JSON.stringify({ ok: false, error, problems: problems.map(problemToJson) }, null, 2) + "\n");
   } else {
     for (const p of problems) io.err(formatProblem(p) + "\n");
     io.err(`mailplan: ${safeText(err.message)}${err.hint ? ` Hint: ${safeText(err.hint)}.` : ""} (${err.code})\n`.replace(/\.\. /g, ". ").replace(/\?\./g, "?"));

@@ -1,0 +1,86 @@
+/** `send`: compose or read the message, plan it, deliver it, report as text or the contract's JSON. */
+import { writeFileSync } from "node:fs";
+import { EXIT_CODES, MailplanError } from "../codes.ts";
+import { composeMessage } from "../message/compose.ts";
+import { parseAddressList, parseMailbox } from "../message/address.ts";
+import { openRawMessage } from "../message/raw.ts";
+import { Transcript } from "../engine/transcript.ts";
+import type { MessageSource } from "../engine/types.ts";
+import type { AdapterName } from "../net/conn.ts";
+import { availableAdapters } from "../net/detect.ts";
+import { listFlag, parseFlags, required } from "./args.ts";
+import { requireConfig } from "./commands.ts";
+import type { CliIo } from "./io.ts";
+import { renderSendResult } from "./render-result.ts";
+import { runSend, type SendResult } from "./send-run.ts";
+
+const FLAGS = {
+  config: { type: "string" },
+  route: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string", multiple: true },
+  cc: { type: "string", multiple: true },
+  bcc: { type: "string", multiple: true },
+  subject: { type: "string" },
+  text: { type: "string" },
+  "text-file": { type: "string" },
+  "html-file": { type: "string" },
+  attach: { type: "string", multiple: true },
+  message: { type: "string" },
+  json: { type: "boolean" },
+  transcript: { type: "string" },
+  verbose: { type: "boolean" },
+  net: { type: "string" },
+} as const;
+
+/** The exit status of a send result (contract.md): 0 when every transaction succeeded. */
+export function exitStatus(result: SendResult): number {
+  return result.ok ? 0 : EXIT_CODES[result.error?.code ?? "PROTOCOL_ERROR"];
+}
+
+function adapterFlag(value: string | undefined): AdapterName | undefined {
+  if (value === undefined) return undefined;
+  const available = availableAdapters();
+  if (!(available as string[]).includes(value)) {
+    throw new MailplanError("USAGE", `The socket adapter "${value}" is not available in this runtime.`, `choose one of: ${available.join(", ")}`);
+  }
+  return value as AdapterName;
+}
+
+/** `send`: returns the exit status; prints the result (human or --json). */
+export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterable<Uint8Array>): Promise<number> {
+  const { values } = parseFlags("send", args, FLAGS);
+  const adapter = adapterFlag(values.net);
+  const loaded = requireConfig(required("send", "config", values.config), io);
+  const from = required("send", "from", values.from);
+  const [to, cc, bcc] = [listFlag(values.to), listFlag(values.cc), listFlag(values.bcc)];
+  if (to.length + cc.length + bcc.length === 0) throw new MailplanError("USAGE", "send needs --to (or --cc / --bcc).", "for example --to ops@example.com");
+  let message: MessageSource;
+  let recipients: string[];
+  let dispose = () => Promise.resolve();
+  if (values.message !== undefined) {
+    const extra = (["subject", "text", "text-file", "html-file", "attach"] as const).filter((k) => values[k] !== undefined);
+    if (extra.length) throw new MailplanError("USAGE", `--message sends a complete message, so --${extra[0]} cannot be used with it.`, "put the subject and body in the .eml file, or drop --message");
+    const raw = await openRawMessage(values.message, stdin);
+    dispose = raw.dispose;
+    message = { size: raw.scan.size, has8bit: raw.scan.has8bit, needsSmtpUtf8: raw.scan.smtpUtf8, messageId: raw.scan.messageId, open: raw.stream };
+    recipients = [...new Set(parseAddressList([...to, ...cc, ...bcc], "recipient").map((m) => m.address))];
+  } else {
+    if (values.subject === undefined) throw new MailplanError("USAGE", "send needs --subject (it may be empty) and --text or --text-file.", "or send a complete message with --message FILE.eml");
+    const composed = await composeMessage({
+      from, to, cc, bcc, subject: values.subject, text: values.text, textFile: values["text-file"], htmlFile: values["html-file"], attachments: values.attach,
+    });
+    message = { size: composed.size, has8bit: composed.has8bit, needsSmtpUtf8: composed.smtpUtf8, messageId: composed.messageId, open: composed.stream };
+    recipients = composed.envelope.recipients;
+  }
+  const transcript = new Transcript();
+  if (values.verbose) transcript.onLine = (l) => io.err(`${l.dir} ${l.text}\n`);
+  try {
+    const result = await runSend({ config: loaded.config, baseDir: loaded.baseDir, envelope: { from: parseMailbox(from, "sender").address, recipients }, message, route: values.route, adapter, transcript });
+    if (values.transcript) writeFileSync(values.transcript, transcript.toString(), { mode: 0o600 });
+    io.out(values.json ? JSON.stringify(result, null, 2) + "\n" : renderSendResult(result));
+    return exitStatus(result);
+  } finally {
+    await dispose();
+  }
+}

@@ -1,0 +1,134 @@
+/** `send` and `demo` as users run them: flags, message building, raw messages, JSON result, transcript, exit statuses. */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { runCli } from "../lib/cli/main.ts";
+import { type Sink, startSink } from "../lib/demo/sink.ts";
+
+const root = join(import.meta.dirname!, "..");
+const dir = mkdtempSync(join(tmpdir(), "mailplan-send-test-"));
+let sink: Sink;
+let config: string;
+
+before(async () => {
+  sink = await startSink({ outDir: join(dir, "received"), user: "u", password: "pw-for-send-tests", requireAuth: true });
+  writeFileSync(join(dir, "ca.pem"), sink.ca);
+  writeFileSync(join(dir, "pw"), "pw-for-send-tests\n");
+  config = join(dir, "mail.yaml");
+  writeFileSync(config, `version: 1
+defaults: { security: { ca: ./ca.pem, server_name: localhost }, timeouts: { greeting: 3s, command: 3s } }
+relays:
+  st: { host: 127.0.0.1, port: ${sink.ports.starttls}, strategy: starttls, auth: { user: u, password: { file: ./pw } } }
+  im: { host: 127.0.0.1, port: ${sink.ports.implicit}, strategy: implicit, auth: { user: u, password: { file: ./pw } } }
+routes:
+  - { name: one, match: { to: "*@one.example" }, via: [st] }
+  - { name: two, match: { to: "*@two.example" }, via: [im] }
+`);
+});
+after(async () => await sink?.close());
+
+async function cli(...argv: string[]) {
+  let out = "", err = "";
+  const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), env: {} });
+  return { code, out, err };
+}
+const last = () => sink.received().at(-1)!;
+
+describe("send", () => {
+  test("--subject/--text builds a message and delivers it; --json is the contract's result", async () => {
+    const r = await cli("send", "--config", config, "--from", "Ops <ops@sender.example>", "--to", "a@one.example", "--subject", "Grüße", "--text", "hello\n.dot line\n", "--json");
+    assert.equal(r.code, 0, r.out + r.err);
+    const result = JSON.parse(r.out);
+    assert.deepEqual(Object.keys(result), ["ok", "route", "relay", "server", "tls", "accepted", "rejected", "response", "messageId", "attempts"]);
+    assert.equal(result.ok, true);
+    assert.deepEqual([result.route, result.relay, result.server.strategy], ["one", "st", "starttls"]);
+    assert.match(result.tls.version, /^TLSv1\.[23]$/);
+    assert.deepEqual(result.accepted, ["a@one.example"]);
+    assert.equal(result.response.code, 250);
+    const eml = readFileSync(last().path, "utf8");
+    assert.match(eml, /^Subject: =\?utf-8\?[BQ]\?/im);
+    assert.match(eml, /\r\n\.dot line\r\n/);
+    assert.ok(eml.includes(`Message-ID: ${result.messageId}`));
+    assert.equal(last().authUser, "u");
+  });
+
+  test("--message sends the file unchanged but for line endings", async () => {
+    const raw = "From: a@sender.example\nTo: b@two.example\nSubject: raw\nMessage-ID: <raw-1@sender.example>\n\nline\n.\n..\nend";
+    writeFileSync(join(dir, "m.eml"), raw);
+    const r = await cli("send", "--config", config, "--from", "a@sender.example", "--to", "b@two.example", "--message", join(dir, "m.eml"), "--json");
+    assert.equal(r.code, 0, r.out);
+    assert.equal(JSON.parse(r.out).messageId, "<raw-1@sender.example>");
+    assert.equal(readFileSync(last().path, "utf8"), raw.replace(/\n/g, "\r\n") + "\r\n");
+    assert.equal(last().port, "implicit");
+  });
+
+  test("recipients of two routes: two transactions, top-level ok only when both are", async () => {
+    const r = await cli("send", "--config", config, "--from", "a@sender.example", "--to", "x@one.example,y@two.example", "--subject", "s", "--text", "t", "--json");
+    assert.equal(r.code, 0, r.out);
+    const result = JSON.parse(r.out);
+    assert.deepEqual(result.transactions.map((t: { route: string; accepted: string[] }) => [t.route, t.accepted]), [["one", ["x@one.example"]], ["two", ["y@two.example"]]]);
+    assert.deepEqual(result.accepted, ["x@one.example", "y@two.example"]);
+  });
+
+  test("--transcript writes the conversation with the password redacted", async () => {
+    const file = join(dir, "transcript.txt");
+    const r = await cli("send", "--config", config, "--from", "a@sender.example", "--to", "x@one.example", "--subject", "s", "--text", "t", "--transcript", file);
+    assert.equal(r.code, 0, r.out + r.err);
+    const text = readFileSync(file, "utf8");
+    assert.match(text, /^-> STARTTLS$/m);
+    assert.match(text, /^~> AUTH PLAIN \*\*\*$/m);
+    assert.doesNotMatch(text, /pw-for-send-tests|cHctZm9yLXNlbmQtdGVzdHM/);
+    assert.match(r.out, /^sent via route one, relay st \(127\.0\.0\.1:\d+, starttls\), TLSv1\.[23]/);
+  });
+
+  test("failures before connecting: NO_ROUTE 78, MESSAGE_INVALID 65, USAGE 64", async () => {
+    const noRoute = await cli("send", "--config", config, "--from", "a@sender.example", "--to", "x@nowhere.example", "--subject", "s", "--text", "t", "--json");
+    assert.equal(noRoute.code, 78);
+    const { error } = JSON.parse(noRoute.out);
+    assert.deepEqual([error.code, error.phase, error.temporary], ["NO_ROUTE", "connect", false]);
+    assert.match(error.message, /"x@nowhere\.example"/);
+    const crlf = await cli("send", "--config", config, "--from", "a@sender.example", "--to", "x@one.example\r\nRCPT TO:<evil@x>", "--subject", "s", "--text", "t");
+    assert.equal(crlf.code, 65);
+    assert.match(crlf.err, /MESSAGE_INVALID/);
+    const both = await cli("send", "--config", config, "--from", "a@sender.example", "--to", "x@one.example", "--message", join(dir, "m.eml"), "--text", "t");
+    assert.equal(both.code, 64);
+    assert.match(both.err, /--message sends a complete message, so --text cannot be used with it/);
+    const net = await cli("send", "--config", config, "--from", "a@sender.example", "--to", "x@one.example", "--subject", "s", "--text", "t", "--net", "carrier-pigeon");
+    assert.equal(net.code, 64);
+  });
+
+  test("a security failure exits 76 and sends nothing: the sink's CA is not trusted without ca", async () => {
+    const strict = join(dir, "strict.yaml");
+    writeFileSync(strict, readFileSync(config, "utf8").replace("ca: ./ca.pem, ", ""));
+    const before = sink.received().length;
+    const r = await cli("send", "--config", strict, "--from", "a@sender.example", "--to", "x@one.example", "--subject", "s", "--text", "t", "--json");
+    assert.equal(r.code, 76, r.out);
+    const result = JSON.parse(r.out);
+    assert.equal(result.error.code, "CERT_UNTRUSTED");
+    assert.equal(result.error.phase, "tls");
+    assert.match(result.error.hint, /mailplan probe 127\.0\.0\.1:\d+/);
+    assert.equal(sink.received().length, before);
+  });
+});
+
+describe("demo", () => {
+  for (const runtime of ["bun", "deno"] as const) {
+    test(`runs end to end on ${runtime}: both strategies, both messages saved`, () => {
+      const args = runtime === "bun" ? ["run", "mod.ts", "demo"] : ["run", "-A", "mod.ts", "demo"];
+      const r = spawnSync(join(root, "node_modules", ".bin", runtime), args, { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1" } });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /-> STARTTLS\n<- 220 /);
+      assert.match(r.stdout, /connecting to 127\.0\.0\.1:\d+ \(implicit, TLS from the first byte\)\n\*\* TLS /);
+      const saved = [...r.stdout.matchAll(/received on the (starttls|implicit) port \(TLSv1\.[23]\) for \S+: (\S+\.eml)/g)];
+      assert.deepEqual(saved.map((m) => m[1]), ["starttls", "implicit"]);
+      for (const m of saved) {
+        assert.ok(existsSync(m[2]));
+        assert.match(readFileSync(m[2], "utf8"), /^Subject: =\?utf-8\?/im);
+      }
+    });
+  }
+});
