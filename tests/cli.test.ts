@@ -100,7 +100,7 @@ describe("usage errors exit 64 with a hint", () => {
     [["plan", "--config", example, "--from", "a@b.example"], /plan needs --to together with --from/],
     [["check", "--config"], /Option --config of check needs a value/],
     [["check", "--config", example, "extra"], /Unexpected argument "extra"/],
-    [["send"], /not built yet/],
+    [["probe"], /not built yet/],
     [["\x1b[31mred"], /Unknown command "\\x1b\[31mred"/],
   ];
   for (const [argv, message] of cases) {
