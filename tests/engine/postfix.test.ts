@@ -14,6 +14,10 @@ import { Transcript } from "../../lib/engine/transcript.ts";
 import { parseConfig } from "../../lib/config/load.ts";
 import { planEnvelope } from "../../lib/plan/compile.ts";
 import { type PostfixPeer, startPostfix } from "../peers/postfix.ts";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../../lib/cli/main.ts";
 
 let pfx: PostfixPeer;
 before(async () => {
@@ -61,6 +65,29 @@ for (const adapter of availableAdapters()) {
         assert.doesNotMatch(transcript.toString(), new RegExp(pfx.password));
       });
     }
+    test("the send command delivers through both ports (two routes, one message)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "mailplan-pfx-send-"));
+      const config = join(dir, "mail.yaml");
+      writeFileSync(config, `version: 1
+defaults: { security: { ca: ${pfx.ca}, server_name: localhost } }
+relays:
+  implicit: { host: 127.0.0.1, port: ${pfx.ports.implicit}, strategy: implicit, auth: { user: ${pfx.user}, password: { env: MAILPLAN_TEST_PFX_PW } } }
+  starttls: { host: 127.0.0.1, port: ${pfx.ports.starttls}, strategy: starttls, auth: { user: ${pfx.user}, password: { env: MAILPLAN_TEST_PFX_PW } } }
+routes:
+  - { name: a, match: { to: "a-*@example.test" }, via: [implicit] }
+  - { name: b, via: [starttls] }
+`);
+      let out = "";
+      const subject = `cli ${adapter} ${Date.now()}`;
+      const code = await runCli(["send", "--config", config, "--from", "sender@example.test", "--to", "a-inbox@example.test,b-inbox@example.test", "--subject", subject, "--text", "via the CLI", "--net", adapter, "--json"], { out: (t) => void (out += t), err: () => {}, env: {} });
+      assert.equal(code, 0, out);
+      const result = JSON.parse(out);
+      assert.deepEqual(result.transactions.map((t: { route: string; server: { strategy: string } }) => [t.route, t.server.strategy]), [["a", "implicit"], ["b", "starttls"]]);
+      delivered += 2;
+      const msgs = await pfx.readMaildir({ count: delivered });
+      const mine = msgs.map((m) => new TextDecoder().decode(m.bytes)).filter((m) => m.includes(`Subject: ${subject}`));
+      assert.equal(mine.length, 2, "one copy per route arrived");
+    });
     test("wrong credentials are AUTH_FAILED, nothing is sent", async () => {
       const result = await deliver(transaction("wrong-password", "inbox@example.test"), messageFromBytes(new TextEncoder().encode("Subject: x\r\n\r\nx\r\n")), { baseDir: "/", adapter });
       assert.equal(result.ok, false);
