@@ -9,6 +9,8 @@ import { escapeServerText } from "../smtp/errors.ts";
 export interface TranscriptLine {
   dir: "->" | "<-" | "~>" | "<~" | "**";
   text: string;
+  /** Milliseconds since the transcript began (for timing, not printed). */
+  at: number;
 }
 
 const decoder = new TextDecoder();
@@ -16,11 +18,12 @@ const decoder = new TextDecoder();
 /** Collects the conversation of one or more attempts. */
 export class Transcript {
   readonly lines: TranscriptLine[] = [];
+  private readonly start = performance.now();
   /** Receives each line as it happens (e.g. `--verbose` to stderr). */
   onLine?: (line: TranscriptLine) => void;
 
   private add(dir: TranscriptLine["dir"], text: string): void {
-    const line = { dir, text };
+    const line = { dir, text, at: performance.now() - this.start };
     this.lines.push(line);
     this.onLine?.(line);
   }
