@@ -74,3 +74,36 @@ for (const adapter of availableAdapters()) {
     }
   });
 }
+
+describe("server limits are checked before the message is sent (smtp-server without 8BITMIME/SMTPUTF8, SIZE 1000)", () => {
+  let strict: SmtpServerPeer;
+  before(async () => {
+    strict = await startSmtpServerPeer({ key: pki.leaf.key.path, cert: pki.leaf.chain.path, user: "tester", password: "peer-pass-123", size: 1000, rejectOversized: true, hide8bitmime: true, hideSmtputf8: true });
+  });
+  after(async () => await strict?.stop());
+  const tx = (to = "rcpt@x.example") => {
+    const loaded = parseConfig(`version: 1
+relays:
+  s: { host: 127.0.0.1, port: ${strict.ports.starttls}, strategy: starttls, security: { ca: ${pki.root.cert.path}, server_name: localhost }, auth: { user: tester, password: { env: MAILPLAN_TEST_PEER_PW } } }
+routes: [{ name: all, via: [s] }]
+`, "/tmp/strict.yaml");
+    assert.ok(loaded.config);
+    return planEnvelope(loaded.config, { from: "a@sender.example", to: [to] }).transactions[0];
+  };
+  const cases: [string, string, string, string][] = [
+    ["a message over the server's SIZE", "Subject: big\r\n\r\n" + "x".repeat(2000) + "\r\n", "rcpt@x.example", "REJECTED"],
+    ["8-bit content without 8BITMIME", "Subject: 8bit\r\n\r\nGrüße\r\n", "rcpt@x.example", "MESSAGE_INVALID"],
+    ["a UTF-8 address without SMTPUTF8", "Subject: utf8\r\n\r\nhi\r\n", "jürgen@x.example", "MESSAGE_INVALID"],
+  ];
+  for (const [name, body, to, code] of cases) {
+    test(`${name}: ${code}, no MAIL sent`, async () => {
+      process.env.MAILPLAN_TEST_PEER_PW = "peer-pass-123";
+      const transcript = new Transcript();
+      const result = await deliver(tx(to), messageFromBytes(new TextEncoder().encode(body)), { baseDir: "/tmp", transcript });
+      assert.equal(result.ok, false);
+      assert.equal(result.error?.code, code, JSON.stringify(result.error));
+      assert.doesNotMatch(transcript.toString(), /MAIL FROM/);
+      assert.equal((await strict.messages({ count: 0 })).length, 0);
+    });
+  }
+});
