@@ -107,7 +107,7 @@ routes: [{ name: all, via: [a, b] }]
       server_name: null, client_cert: null, allow_plaintext_auth: false,
     });
     assert.deepEqual(plan.relays.a.timeouts, { connect_ms: 5000, greeting_ms: 30000, tls_ms: 20000, command_ms: 60000, data_ms: 90000 });
-    assert.deepEqual(plan.relays.a.retry, { attempts: 5, backoff_ms: 1000, max_backoff_ms: 60000 });
+    assert.deepEqual(plan.relays.a.retry, { attempts: 5, backoff_ms: 1000, max_backoff_ms: 60000, max_total_ms: 300000, delivery_unknown: "report" });
   });
   test("the relay wins key by key; a pin list is replaced, not merged", () => {
     assert.equal(plan.relays.b.security.tls, "required");
@@ -115,7 +115,7 @@ routes: [{ name: all, via: [a, b] }]
     assert.deepEqual(plan.relays.b.security.pin, [`sha256/${"B".repeat(43)}=`]);
     assert.equal(plan.relays.b.timeouts.connect_ms, 500);
     assert.equal(plan.relays.b.timeouts.data_ms, 90000);
-    assert.deepEqual(plan.relays.b.retry, { attempts: 5, backoff_ms: 2000, max_backoff_ms: 60000 });
+    assert.deepEqual(plan.relays.b.retry, { attempts: 5, backoff_ms: 2000, max_backoff_ms: 60000, max_total_ms: 300000, delivery_unknown: "report" });
   });
   test("min_tls written as a YAML number means the same version", () => {
     assert.equal(compileConfig(load(relayYaml("port: 587, security: { min_tls: 1.3 }"))).relays.r.security.min_tls, "1.3");

@@ -105,6 +105,10 @@ export const Retry = v.strictObject({
   ),
   backoff: v.optional(Duration),
   max_backoff: v.optional(Duration),
+  max_total: v.optional(Duration),
+  delivery_unknown: v.optional(
+    oneOf(["report", "resend"] as const, "report: a connection lost after the final dot is reported, not resent (the server may have accepted it); resend accepts possible duplicates"),
+  ),
 });
 
 /** The `auth:` block of a relay. */

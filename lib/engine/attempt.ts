@@ -183,7 +183,6 @@ async function drive(
             const error = toDeliveryError(action.error, action.error.phase, relay);
             if (error.phase === "greeting" && error.code === "TIMEOUT" && !receivedAny && relay.strategy !== "implicit") {
               error.message += ` Nothing at all arrived: a port that expects implicit TLS waits silently like this.`;
-              error.hint = `if ${relay.host}:${relay.port} is an implicit-TLS port (like 465), use strategy: implicit; ${error.hint}`;
             }
             t?.note(`failed: ${error.code}: ${error.message}`);
             return { session: action.result, error };

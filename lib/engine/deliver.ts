@@ -1,12 +1,15 @@
 /**
- * One transaction over its route's relays, in failover order. A relay is given up for the next
- * on connection, TLS and temporary failures; after a security failure of a `tls: required` relay
- * the next relay is tried only if its own policy is just as strict — never a weaker one.
- * Permanent refusals, authentication failures and "delivery status unknown" stop at once.
+ * One transaction over its route's relays. Per relay: up to `retry.attempts` tries with
+ * exponential backoff and jitter, bounded by `retry.max_total`, for temporary failures; recipients
+ * refused with 4xx are retried alone, accepted ones are never sent again, 5xx ones are final. Then
+ * the next relay (failover) on connection, TLS and temporary failures; after a security failure of
+ * a `tls: required` relay only a relay whose own policy is as strict — never a weaker one.
+ * Permanent refusals, authentication failures and "delivery status unknown" stop at once (the
+ * latter is resent only with `retry.delivery_unknown: resend`).
  */
 import type { AdapterName } from "../net/conn.ts";
 import type { RelayPlan, TransactionPlan } from "../plan/types.ts";
-import { runAttempt } from "./attempt.ts";
+import { type AttemptResult, runAttempt } from "./attempt.ts";
 import { SECURITY_CODES } from "./errors.ts";
 import type { Transcript } from "./transcript.ts";
 import type { AttemptSummary, DeliveryError, MessageSource, TransactionResult } from "./types.ts";
@@ -18,6 +21,12 @@ export interface DeliverOptions {
   /** Socket adapter; default: Bun native under Bun, node:tls under Deno. */
   adapter?: AdapterName;
   transcript?: Transcript;
+  /** Waits between tries (tests pass a recorder). */
+  sleep?: (ms: number) => Promise<void>;
+  /** A number in [0, 1) for jitter (tests pass a constant). */
+  random?: () => number;
+  /** Milliseconds clock for `max_total` (tests may fake it). */
+  now?: () => number;
 }
 
 const MIN_TLS_RANK = { "1.2": 2, "1.3": 3 } as const;
@@ -30,44 +39,108 @@ export function atLeastAsStrict(next: RelayPlan, failed: RelayPlan): boolean {
   return nextRequired && authenticated && MIN_TLS_RANK[n.min_tls] >= MIN_TLS_RANK[f.min_tls];
 }
 
+/** The wait before try number `n + 1` (n ≥ 1): doubling from `backoff`, capped, with equal jitter. */
+export function backoffDelay(relay: RelayPlan, n: number, random: () => number): number {
+  const base = Math.min(relay.retry.max_backoff_ms, relay.retry.backoff_ms * 2 ** (n - 1));
+  return Math.round(base / 2 + (base / 2) * random());
+}
+
+/** Whether the same relay is worth another try after this failure. */
+function retryable(error: DeliveryError, relay: RelayPlan): boolean {
+  if (error.code === "DELIVERY_UNKNOWN") return relay.retry.delivery_unknown === "resend";
+  if (SECURITY_CODES.has(error.code)) return false;
+  return error.temporary;
+}
+
 function mayFailOver(error: DeliveryError, failed: RelayPlan, next: RelayPlan | undefined): boolean {
   if (!next) return false;
+  if (error.code === "DELIVERY_UNKNOWN") return failed.retry.delivery_unknown === "resend";
   if (SECURITY_CODES.has(error.code)) {
     const required = failed.strategy === "implicit" || failed.security.tls === "required";
     return !required || atLeastAsStrict(next, failed);
   }
-  if (error.code === "CONNECT_FAILED" || error.code === "TIMEOUT" || error.code === "PROTOCOL_ERROR") return error.phase !== "dot";
-  return error.temporary && error.code !== "DELIVERY_UNKNOWN";
+  if (error.code === "CONNECT_FAILED" || error.code === "TIMEOUT" || error.code === "PROTOCOL_ERROR") return true;
+  return error.temporary;
 }
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Sends one transaction; never throws. */
 export async function deliver(tx: TransactionPlan, message: MessageSource, options: DeliverOptions): Promise<TransactionResult> {
+  const sleep = options.sleep ?? realSleep;
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const t = options.transcript;
   const attempts: AttemptSummary[] = [];
-  const envelope = { from: tx.from, recipients: tx.recipients };
-  for (let i = 0; i < tx.relays.length; i++) {
+  const accepted: string[] = [];
+  const refused = new Map<string, { address: string; code: number; text: string }>();
+  let pending = [...tx.recipients];
+  let last: { relay: RelayPlan; r: AttemptResult } | undefined;
+
+  relays: for (let i = 0; i < tx.relays.length; i++) {
     const relay = tx.relays[i];
     const server = { host: relay.host, port: relay.port, strategy: relay.strategy };
-    const r = await runAttempt(relay, { envelope, message, baseDir: options.baseDir, adapter: options.adapter, transcript: options.transcript });
-    attempts.push({ relay: relay.relay, server, error: r.error });
-    const partial = r.error === null ? r.session?.error : undefined;
-    const done = r.error === null || !mayFailOver(r.error, relay, tx.relays[i + 1]);
-    if (done) {
-      const error = r.error ?? (partial ? (partial.toJSON() as unknown as DeliveryError) : undefined);
-      return {
-        ok: r.error === null && !partial,
-        route: tx.route,
-        relay: relay.relay,
-        server,
-        tls: r.tls,
-        accepted: r.session?.accepted ?? [],
-        rejected: r.session?.rejected ?? [],
-        response: r.session?.response ?? null,
-        messageId: message.messageId,
-        ...(error ? { error } : {}),
-        attempts,
-      };
+    const started = now();
+    for (let n = 1; n <= relay.retry.attempts; n++) {
+      if (n > 1) {
+        const wait = backoffDelay(relay, n - 1, random);
+        if (now() - started + wait > relay.retry.max_total_ms) {
+          t?.note(`no more tries on ${relay.relay}: retry.max_total (${relay.retry.max_total_ms / 1000}s) would be exceeded`);
+          break;
+        }
+        t?.note(`try ${n} of ${relay.retry.attempts} on ${relay.relay} in ${wait} ms, for ${pending.join(", ")}`);
+        await sleep(wait);
+      }
+      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, adapter: options.adapter, transcript: t });
+      last = { relay, r };
+      attempts.push({ relay: relay.relay, server, error: r.error ?? (r.session?.error?.toJSON() as unknown as DeliveryError | undefined) ?? null });
+      const delivered = r.error === null; // the final dot got 2xx for this try's accepted recipients
+      if (delivered) accepted.push(...(r.session?.accepted ?? []));
+      for (const x of r.session?.rejected ?? []) refused.set(x.address, x);
+      const temporary = (r.session?.rejected ?? []).filter((x) => x.code < 500).map((x) => x.address);
+      if (delivered) {
+        pending = temporary;
+        if (pending.length === 0) break relays;
+        continue; // retry the 4xx recipients alone
+      }
+      const error = r.error!;
+      if (error.code === "TEMPORARY_FAILURE" && temporary.length === pending.length) pending = temporary;
+      if (!retryable(error, relay)) {
+        if (mayFailOver(error, relay, tx.relays[i + 1])) break;
+        break relays;
+      }
     }
-    options.transcript?.note(`trying the next relay of route ${tx.route}: ${tx.relays[i + 1].relay}`);
+    if (i + 1 < tx.relays.length) {
+      if (!last || !last.r.error || mayFailOver(last.r.error, relay, tx.relays[i + 1])) {
+        t?.note(`trying the next relay of route ${tx.route}: ${tx.relays[i + 1].relay}`);
+        continue;
+      }
+      break;
+    }
   }
-  throw new Error("unreachable: a route has at least one relay");
+
+  for (const a of accepted) refused.delete(a);
+  const { relay, r } = last!;
+  const rejected = [...refused.values()];
+  let error: DeliveryError | undefined;
+  if (pending.length > 0 && accepted.length > 0) {
+    error = { code: "TEMPORARY_FAILURE", phase: "rcpt", temporary: true, message: `${pending.length} recipient${pending.length === 1 ? " was" : "s were"} refused temporarily on every try: ${pending.join(", ")}.`, hint: "the accepted recipients have the message; send again later to the others only" };
+  } else if (r.error) {
+    error = r.error;
+  } else if (rejected.length > 0) {
+    error = r.session?.error?.toJSON() as unknown as DeliveryError;
+  }
+  return {
+    ok: !error,
+    route: tx.route,
+    relay: relay.relay,
+    server: { host: relay.host, port: relay.port, strategy: relay.strategy },
+    tls: r.tls,
+    accepted,
+    rejected,
+    response: r.session?.response ?? null,
+    messageId: message.messageId,
+    ...(error ? { error } : {}),
+    attempts,
+  };
 }

@@ -2,7 +2,7 @@
 export const BUILTIN = {
   security: { tls: "required", min_tls: "1.2", verify: true, allow_plaintext_auth: false },
   timeouts: { connect: "10s", greeting: "30s", tls: "20s", command: "60s", data: "300s" },
-  retry: { attempts: 3, backoff: "1s", max_backoff: "60s" },
+  retry: { attempts: 3, backoff: "1s", max_backoff: "60s", max_total: "5m", delivery_unknown: "report" },
   mechanism: "auto",
 } as const;
 

@@ -49,6 +49,12 @@ export function resolveRelay(name: string, relay: RelayConfig, defaults: Config[
       command_ms: ms(t.command),
       data_ms: ms(t.data),
     },
-    retry: { attempts: r.attempts, backoff_ms: ms(r.backoff), max_backoff_ms: ms(r.max_backoff) },
+    retry: {
+      attempts: r.attempts,
+      backoff_ms: ms(r.backoff),
+      max_backoff_ms: ms(r.max_backoff),
+      max_total_ms: ms(r.max_total),
+      delivery_unknown: r.delivery_unknown,
+    },
   };
 }

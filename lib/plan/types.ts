@@ -32,9 +32,15 @@ export interface TimeoutsPlan {
 
 /** Retry policy for temporary failures. */
 export interface RetryPlan {
+  /** Tries per relay (1 = no retry). */
   attempts: number;
+  /** First wait; doubled after each try, with jitter, up to max_backoff_ms. */
   backoff_ms: number;
   max_backoff_ms: number;
+  /** No new try starts after this much time on the relay. */
+  max_total_ms: number;
+  /** After the final dot went unanswered: report (default) or resend (may duplicate). */
+  delivery_unknown: "report" | "resend";
 }
 
 /** Authentication: mechanism and user, and a reference to the password. */

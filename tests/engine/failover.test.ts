@@ -32,7 +32,7 @@ after(async () => await sink?.close());
 
 function tx(relays: string, via: string[]) {
   const yaml = `version: 1
-defaults: { security: { ca: ./ca.pem, server_name: localhost }, timeouts: { connect: 2s, greeting: 2s, command: 2s } }
+defaults: { security: { ca: ./ca.pem, server_name: localhost }, timeouts: { connect: 2s, greeting: 2s, command: 2s }, retry: { attempts: 1 } }
 relays:
   refused: { host: 127.0.0.1, port: ${closedPort}, strategy: starttls }
   good: { host: 127.0.0.1, port: ${sink.ports.starttls}, strategy: starttls }
