@@ -106,7 +106,8 @@ routes: [{ name: all, via: [a, b] }]
       tls: "opportunistic", min_tls: "1.3", verify: true, ca: null, pin: [`sha256/${"A".repeat(43)}=`],
       server_name: null, client_cert: null, allow_plaintext_auth: false,
     });
-    assert.deepEqual(plan.relays.a.timeouts, { connect_ms: 5000, greeting_ms: 30000, tls_ms: 20000, command_ms: 60000, data_ms: 90000 });
+    assert.deepEqual(plan.relays.a.timeouts, { connect_ms: 5000, greeting_ms: 30000, tls_ms: 20000, command_ms: 60000, data_ms: 90000, dot_ms: 600000 });
+    assert.deepEqual(plan.relays.a.limits, { max_line: 8192, max_reply: 65536, max_reply_lines: 1000, max_auth_rounds: 10 });
     assert.deepEqual(plan.relays.a.retry, { attempts: 5, backoff_ms: 1000, max_backoff_ms: 60000, max_total_ms: 300000, delivery_unknown: "report" });
   });
   test("the relay wins key by key; a pin list is replaced, not merged", () => {

@@ -41,7 +41,7 @@ export function renderConfigPlan(plan: ConfigPlan, file: string): string {
     lines.push(`  ${i + 1}. ${r.name}: ${match}`, `     via ${r.via.join(" → ")}`);
   });
   lines.push("", "Relays:", table([header, ...Object.values(plan.relays).map(relayRow)]));
-  const t = Object.values(plan.relays).map((r) => `  ${r.relay}: connect ${r.timeouts.connect_ms / 1000}s, greeting ${r.timeouts.greeting_ms / 1000}s, tls ${r.timeouts.tls_ms / 1000}s, command ${r.timeouts.command_ms / 1000}s, data ${r.timeouts.data_ms / 1000}s; ${r.retry.attempts} attempt${r.retry.attempts === 1 ? "" : "s"}, backoff ${r.retry.backoff_ms / 1000}s up to ${r.retry.max_backoff_ms / 1000}s`);
+  const t = Object.values(plan.relays).map((r) => `  ${r.relay}: connect ${r.timeouts.connect_ms / 1000}s, greeting ${r.timeouts.greeting_ms / 1000}s, tls ${r.timeouts.tls_ms / 1000}s, command ${r.timeouts.command_ms / 1000}s, data ${r.timeouts.data_ms / 1000}s, final dot ${r.timeouts.dot_ms / 1000}s; ${r.retry.attempts} attempt${r.retry.attempts === 1 ? "" : "s"}, backoff ${r.retry.backoff_ms / 1000}s up to ${r.retry.max_backoff_ms / 1000}s`);
   lines.push("", "Timeouts and retries:", ...t);
   return lines.join("\n") + "\n";
 }

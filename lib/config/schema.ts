@@ -91,6 +91,23 @@ export const Timeouts = v.strictObject({
   tls: v.optional(Duration),
   command: v.optional(Duration),
   data: v.optional(Duration),
+  dot: v.optional(Duration),
+});
+
+const Bound = (lo: number, hi: number, what: string) =>
+  v.pipe(
+    v.number(msg(`must be a whole number from ${lo} to ${hi}`)),
+    v.integer(msg(`must be a whole number from ${lo} to ${hi}`)),
+    v.minValue(lo, msg(`must be at least ${lo}`, `a smaller ${what} would refuse ordinary servers`)),
+    v.maxValue(hi, msg(`must be at most ${hi}`, "the bound is there to keep memory flat whatever a server sends")),
+  );
+
+/** The `limits:` block: what a server's replies may cost (memory stays flat whatever it sends). */
+export const Limits = v.strictObject({
+  max_line: v.optional(Bound(512, 1_048_576, "line limit")),
+  max_reply: v.optional(Bound(4096, 16_777_216, "reply limit")),
+  max_reply_lines: v.optional(Bound(16, 100_000, "line count")),
+  max_auth_rounds: v.optional(Bound(2, 100, "number of AUTH rounds")),
 });
 
 /** The `retry:` block (temporary failures only). */
@@ -134,6 +151,7 @@ export const Relay = v.strictObject({
   security: v.optional(Security),
   timeouts: v.optional(Timeouts),
   retry: v.optional(Retry),
+  limits: v.optional(Limits),
   auth: v.optional(Auth),
 });
 
@@ -149,7 +167,7 @@ const RelayName = v.pipe(
 
 /** The optional `defaults:` block, merged under every relay. */
 export const Defaults = v.optional(
-  v.strictObject({ security: v.optional(Security), timeouts: v.optional(Timeouts), retry: v.optional(Retry) }),
+  v.strictObject({ security: v.optional(Security), timeouts: v.optional(Timeouts), retry: v.optional(Retry), limits: v.optional(Limits) }),
 );
 
 /** One entry of `routes:`. */

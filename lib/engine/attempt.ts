@@ -89,6 +89,12 @@ export async function runAttempt(relay: RelayPlan, opts: AttemptOptions): Promis
       messageSize: opts.message.size,
       needs8bit: opts.message.has8bit,
       needsSmtpUtf8: opts.message.needsSmtpUtf8,
+      limits: {
+        maxLineBytes: relay.limits.max_line,
+        maxReplyBytes: relay.limits.max_reply,
+        maxReplyLines: relay.limits.max_reply_lines,
+        maxAuthRounds: relay.limits.max_auth_rounds,
+      },
     });
   } catch (e) {
     return { session: null, tls: null, error: toDeliveryError(e, "connect", relay) };
@@ -192,7 +198,7 @@ async function drive(
       }
       // Nothing to do: wait for the server, within the deadline of the current phase.
       const ms = session.phase === "greeting" ? relay.timeouts.greeting_ms
-        : session.phase === "dot" ? relay.timeouts.data_ms
+        : session.phase === "dot" ? relay.timeouts.dot_ms
         : relay.timeouts.command_ms;
       pendingRead ??= conn.read();
       const got = await within(pendingRead, ms);

@@ -20,6 +20,7 @@ export function resolveRelay(name: string, relay: RelayConfig, defaults: Config[
   const sec = { ...BUILTIN.security, ...defaults?.security, ...relay.security };
   const t = { ...BUILTIN.timeouts, ...defaults?.timeouts, ...relay.timeouts };
   const r = { ...BUILTIN.retry, ...defaults?.retry, ...relay.retry };
+  const limits = { ...BUILTIN.limits, ...defaults?.limits, ...relay.limits };
   const strategy = effectiveStrategy(relay);
   if (strategy === undefined) throw new Error(`relay ${name}: no strategy (lint first)`);
   return {
@@ -48,6 +49,7 @@ export function resolveRelay(name: string, relay: RelayConfig, defaults: Config[
       tls_ms: ms(t.tls),
       command_ms: ms(t.command),
       data_ms: ms(t.data),
+      dot_ms: ms(t.dot),
     },
     retry: {
       attempts: r.attempts,
@@ -56,5 +58,6 @@ export function resolveRelay(name: string, relay: RelayConfig, defaults: Config[
       max_total_ms: ms(r.max_total),
       delivery_unknown: r.delivery_unknown,
     },
+    limits: { max_line: limits.max_line, max_reply: limits.max_reply, max_reply_lines: limits.max_reply_lines, max_auth_rounds: limits.max_auth_rounds },
   };
 }

@@ -27,7 +27,18 @@ export interface TimeoutsPlan {
   greeting_ms: number;
   tls_ms: number;
   command_ms: number;
+  /** Sending the message body. */
   data_ms: number;
+  /** Waiting for the reply to the final dot (RFC 5321 §4.5.3.2.6: 10 minutes, to avoid duplicates). */
+  dot_ms: number;
+}
+
+/** Bounds on what a server's replies may cost. */
+export interface LimitsPlan {
+  max_line: number;
+  max_reply: number;
+  max_reply_lines: number;
+  max_auth_rounds: number;
 }
 
 /** Retry policy for temporary failures. */
@@ -63,6 +74,7 @@ export interface RelayPlan {
   auth: AuthPlan | null;
   timeouts: TimeoutsPlan;
   retry: RetryPlan;
+  limits: LimitsPlan;
 }
 
 /** A route as compiled: what it matches and the relays it tries, in failover order. */
