@@ -46,6 +46,27 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TI
   }
 }
 
+/** An AbortSignal.timeout firing inside connect or the handshake is the phase's TIMEOUT (C8). */
+async function timed<T>(p: Promise<T>, phase: "connect" | "tls", relay: RelayPlan): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if ((e as { name?: string })?.name !== "TimeoutError") throw e;
+    const ms = phase === "tls" ? relay.timeouts.tls_ms : relay.timeouts.connect_ms;
+    throw new SmtpError({
+      code: "TIMEOUT",
+      phase,
+      temporary: true,
+      message: phase === "tls"
+        ? `The TLS handshake with ${relay.host}:${relay.port} did not finish within ${ms / 1000}s.`
+        : `Connecting to ${relay.host}:${relay.port} did not succeed within ${ms / 1000}s.`,
+      hint: phase === "tls"
+        ? "the server accepted STARTTLS (or the connection) but never completed the handshake; raise timeouts.tls only if the link is slow"
+        : "check the host and port and that a firewall lets the connection through",
+    });
+  }
+}
+
 /** A write the server does not take within the deadline (it stopped reading) is a TIMEOUT. */
 async function write(conn: Conn, bytes: Uint8Array, ms: number, phase: "data" | "dot" | "mail"): Promise<void> {
   if ((await within(conn.write(bytes), ms)) === TIMED_OUT) {
@@ -104,13 +125,13 @@ export async function runAttempt(relay: RelayPlan, opts: AttemptOptions): Promis
   try {
     const tlsOpts = relay.strategy === "plain" || relay.security.tls === "none" ? undefined : tlsOptions(relay, opts.baseDir);
     t?.note(`connecting to ${relay.host}:${relay.port} (${relay.strategy}${implicit ? ", TLS from the first byte" : ""})`);
-    conn = await connect({
+    conn = await timed(connect({
       host: relay.host,
       port: relay.port,
       ...(implicit ? { tls: tlsOpts } : {}),
       signal: AbortSignal.timeout(relay.timeouts.connect_ms + (implicit ? relay.timeouts.tls_ms : 0)),
       adapter: opts.adapter,
-    });
+    }), implicit ? "tls" : "connect", relay);
     const startTls = tlsOpts;
     if (conn.tls) {
       tls = summarise(conn.tls);
@@ -141,6 +162,8 @@ async function drive(
   let secure = implicitFacts !== null;
   let receivedAny = false;
   let pendingRead: Promise<Uint8Array | null> | null = null;
+  let deadline: number | null = null;
+  let deadlinePhase = "";
   const queue: Action[] = implicitFacts ? session.tlsEstablished({ ...summarise(implicitFacts) }) : [];
   try {
     while (true) {
@@ -158,7 +181,7 @@ async function drive(
             break;
           case "starttls": {
             if (!startTlsOptions) throw new SmtpError({ code: "PROTOCOL_ERROR", phase: "starttls", message: "The session asked for TLS on a relay configured without it." });
-            const facts = await conn.startTls({ ...startTlsOptions, signal: AbortSignal.timeout(relay.timeouts.tls_ms) });
+            const facts = await timed(conn.startTls({ ...startTlsOptions, signal: AbortSignal.timeout(relay.timeouts.tls_ms) }), "tls", relay);
             secure = true;
             onTls(facts);
             queue.push(...session.tlsEstablished({ ...summarise(facts) }));
@@ -196,12 +219,17 @@ async function drive(
         }
         continue;
       }
-      // Nothing to do: wait for the server, within the deadline of the current phase.
-      const ms = session.phase === "greeting" ? relay.timeouts.greeting_ms
-        : session.phase === "dot" ? relay.timeouts.dot_ms
-        : relay.timeouts.command_ms;
+      // Nothing to do: wait for the server. The deadline runs per reply, not per read, so a server
+      // that trickles bytes (slowloris) cannot stretch it; it restarts only when the session moves on.
+      if (deadline === null || session.phase !== deadlinePhase) {
+        const ms = session.phase === "greeting" ? relay.timeouts.greeting_ms
+          : session.phase === "dot" ? relay.timeouts.dot_ms
+          : relay.timeouts.command_ms;
+        deadline = Date.now() + ms;
+        deadlinePhase = session.phase;
+      }
       pendingRead ??= conn.read();
-      const got = await within(pendingRead, ms);
+      const got = await within(pendingRead, Math.max(1, deadline - Date.now()));
       if (got === TIMED_OUT) {
         queue.push(...session.timeout());
         continue;
@@ -221,7 +249,9 @@ async function drive(
       }
       receivedAny = true;
       t?.received(got, secure);
-      queue.push(...session.receive(got));
+      const next = session.receive(got);
+      if (next.length) deadline = null; // a reply completed and the session acted: a new wait begins
+      queue.push(...next);
     }
   } finally {
     conn.close();

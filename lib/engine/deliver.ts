@@ -103,8 +103,13 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
         if (pending.length === 0) break relays;
         continue; // retry the 4xx recipients alone
       }
-      const error = r.error!;
-      if (error.code === "TEMPORARY_FAILURE" && temporary.length === pending.length) pending = temporary;
+      let error = r.error!;
+      if (error.phase === "rcpt" && temporary.length > 0) {
+        // Every recipient refused, some only for now: the 4xx ones are retried alone, the 5xx ones are final.
+        pending = temporary;
+        error = { ...error, code: "TEMPORARY_FAILURE", temporary: true };
+        last = { relay, r: { ...r, error } };
+      }
       if (!retryable(error, relay)) {
         if (mayFailOver(error, relay, tx.relays[i + 1])) break;
         break relays;

@@ -188,7 +188,7 @@ export const SessionErrors = {
   /** Every recipient refused: TEMPORARY_FAILURE when every refusal was 4xx, else REJECTED. */
   allRecipientsRefused: (rejected: readonly RecipientRejection[]) => {
     const temporary = rejected.length > 0 && rejected.every((x) => x.code < 500);
-    const first = rejected[0];
+    const first = temporary ? rejected[0] : rejected.find((x) => x.code >= 500);
     return new SmtpError({
       code: temporary ? "TEMPORARY_FAILURE" : "REJECTED",
       phase: "rcpt",
@@ -232,6 +232,14 @@ export const SessionErrors = {
       "tls",
       "The connection ended during the TLS handshake.",
       "The server may not speak TLS on this port, or it refused our TLS parameters.",
+    ),
+  /** EOF in the middle of a line: the server sent a line without CRLF (R2). */
+  unterminatedLine: (phase: Phase) =>
+    err(
+      "PROTOCOL_ERROR",
+      phase,
+      `The server closed the connection in the middle of a line (no CRLF) during the ${phase} phase.`,
+      "The server does not speak SMTP correctly on this port; check host and port, or run mailplan probe.",
     ),
   connectionClosed: (phase: Phase) =>
     err(

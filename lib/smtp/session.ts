@@ -188,6 +188,7 @@ export class SmtpSession {
       if (phase === "tls") {
         return this.failClose(E.handshakeClosed());
       }
+      if (this.parser.buffered > 0) return this.failClose(E.unterminatedLine(phase));
       return this.failClose(E.connectionClosed(phase));
     });
   }
