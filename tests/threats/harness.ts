@@ -12,9 +12,10 @@ import type { TransactionPlan } from "../../lib/plan/types.ts";
 import { deliver } from "../../lib/engine/deliver.ts";
 import { messageFromBytes } from "../../lib/engine/message-source.ts";
 import { Transcript } from "../../lib/engine/transcript.ts";
+import { renderSendResult } from "../../lib/cli/render-result.ts";
 import type { TransactionResult } from "../../lib/engine/types.ts";
 import type { ErrorCode, Phase } from "../../lib/smtp/errors.ts";
-import { type HostileServer, type Scenario, startHostile } from "../support/hostile-server.ts";
+import { containsCredential, type HostileServer, type Scenario, startHostile } from "../support/hostile-server.ts";
 
 /** The hostile server's default credentials; the relay reads the password from PW_ENV. */
 export const USER = "me";
@@ -165,6 +166,10 @@ function check(row: Row, e: Expect, srv: HostileServer, out: Outcome, adapter: A
   if (e.failClosed) {
     assert.deepEqual(srv.failClosedViolations({ secret: PASSWORD }), [], `fail closed: ${why}`);
   }
+  // Every row, whatever its outcome: the password appears nowhere a user or a log can see it
+  // (raw, base64, or inside a PLAIN/LOGIN blob) — the transcript, the JSON result, the human output.
+  const visible = [transcript.toString(), JSON.stringify(result), renderSendResult(result)].join("\n");
+  assert.ok(!containsCredential(visible, PASSWORD), `the password leaked into the output: ${why}`);
   if (e.silentAfterTls) {
     assert.equal(srv.received.afterTls.bytes.length, 0, `bytes after the handshake: ${JSON.stringify(srv.received.afterTls.lines)} ${why}`);
   }
