@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { runCli } from "../lib/cli/main.ts";
 import { startHostile } from "./support/hostile-server.ts";
 
+/** Where sends of this file keep undelivered mail: never the user's real outbox. */
+const testOutbox = mkdtempSync(join(tmpdir(), "mailplan-test-outbox-"));
+
 test("a hostile reply with ESC, BEL and NUL is printed escaped, in human output and in the transcript", async () => {
   const evil = "5.7.1 \x1b[2J\x1b]0;pwned\x07 go away\x00 now";
   const srv = await startHostile({ starttls: false, rules: [{ on: "MAIL", reply: `550 ${evil}` }] });
@@ -20,7 +23,7 @@ routes: [{ name: r, via: [h] }]
     const code = await runCli(["send", "--config", join(dir, "mail.yaml"), "--from", "a@sender.example", "--to", "b@rcpt.example", "--subject", "s", "--text", "t", "--verbose", "--transcript", join(dir, "t.txt")], {
       out: (t) => void (out += t),
       err: (t) => void (err += t),
-      env: {},
+      env: { MAILPLAN_OUTBOX: testOutbox },
     });
     assert.equal(code, 69);
     const printed = out + err;

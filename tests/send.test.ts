@@ -9,6 +9,9 @@ import process from "node:process";
 import { runCli } from "../lib/cli/main.ts";
 import { type Sink, startSink } from "../lib/demo/sink.ts";
 
+/** Where sends of this file keep undelivered mail: never the user's real outbox. */
+const testOutbox = mkdtempSync(join(tmpdir(), "mailplan-test-outbox-"));
+
 const root = join(import.meta.dirname!, "..");
 const dir = mkdtempSync(join(tmpdir(), "mailplan-send-test-"));
 let sink: Sink;
@@ -33,7 +36,7 @@ after(async () => await sink?.close());
 
 async function cli(...argv: string[]) {
   let out = "", err = "";
-  const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), env: {} });
+  const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), env: { MAILPLAN_OUTBOX: testOutbox } });
   return { code, out, err };
 }
 const last = () => sink.received().at(-1)!;

@@ -6,6 +6,7 @@ Usage: mailplan <command> [options]     (run as: bun run mod.ts … or deno run 
 
 Commands:
   send    --config FILE --from A --to B … (--subject S --text T | --message F.eml)   send mail
+  outbox  list | flush | drop ID                     mail waiting to be delivered
   demo                                               send through an embedded loopback sink
   check   --config FILE [--json]                     validate and lint a config (no network)
   plan    --config FILE [--from A --to B…] [--json]  show the connection plans (no network)
@@ -33,9 +34,33 @@ Options:
   --transcript FILE    write the conversation (-> sent, <- received, ~> <~ over TLS), secrets redacted
   --verbose            print the conversation to stderr as it happens
   --net ADAPTER        socket adapter: bun (default under Bun), node-tls (default under Deno), deno
+  --queue              store the message in the outbox without trying (exit 75); outbox flush sends it
+  --no-queue           do not store a temporary failure in the outbox (report it only)
+
+A temporary failure that outlasts the retries stores the message (pending recipients only) in the
+outbox: the result carries "queued": { "id": … } and the exit status is 75.
 
 Exit status: 0 sent, 65 message invalid, 69 refused, 75 temporary or unknown, 76 TLS/security,
 77 authentication, 78 config invalid or no route (contract.md has the full table).
+`,
+  outbox: `Usage: mailplan outbox list  [--config FILE] [--json]
+       mailplan outbox flush [--config FILE] [--json] [--resend-unknown]
+       mailplan outbox drop ID [--config FILE]
+
+Mail that could not be delivered yet: a send that ended in a temporary failure after its retries,
+or \`send --queue\`. Each entry is the exact message plus its envelope and per-recipient state.
+The folder is \`outbox:\` in the config (relative to it), else $MAILPLAN_OUTBOX, else
+~/.local/state/mailplan/outbox ($XDG_STATE_HOME honoured).
+
+  list    what is waiting, with the last error of each entry
+  flush   resend each entry with the current config (--config, else the one it was queued with),
+          to its pending recipients only; an entry is removed after the server's final 250 (or a
+          permanent refusal) for every recipient. A lock keeps two flushes off the same entry.
+          An entry whose last send was cut off is reported, not resent: the server may have it;
+          --resend-unknown resends it anyway (possible duplicate).
+  drop    delete an entry
+
+Exit status: 0; flush exits 75 when something is still waiting.
 `,
   demo: `Usage: mailplan demo [--json]
 

@@ -6,6 +6,7 @@ import { suggestion } from "../config/suggest.ts";
 import { checkCommand, planCommand, schemaCommand } from "./commands.ts";
 import { sendCommand } from "./send.ts";
 import { demoCommand } from "./demo.ts";
+import { outboxCommand } from "./outbox.ts";
 import { HELP } from "./help.ts";
 import { type CliIo, safeText } from "./io.ts";
 
@@ -15,8 +16,9 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => number | Promise<n
   schema: schemaCommand,
   send: sendCommand,
   demo: demoCommand,
+  outbox: outboxCommand,
 };
-const LATER = ["probe", "outbox"];
+const LATER = ["probe"];
 
 /**
  * Runs mailplan with command-line arguments (without the runtime and script) and returns the
@@ -41,6 +43,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS)) || "run mailplan --help");
     }
     if (rest.includes("--help") || rest.includes("-h")) {
+      if (!HELP[command]) throw new MailplanError("USAGE", `No help for ${command}.`, "run mailplan --help");
       io.out(HELP[command]);
       return 0;
     }

@@ -1,5 +1,7 @@
 /** `send`: compose or read the message, plan it, deliver it, report as text or the contract's JSON. */
 import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { outboxDir } from "../outbox/dir.ts";
 import { EXIT_CODES, MailplanError } from "../codes.ts";
 import { composeMessage } from "../message/compose.ts";
 import { parseAddressList, parseMailbox } from "../message/address.ts";
@@ -31,11 +33,15 @@ const FLAGS = {
   transcript: { type: "string" },
   verbose: { type: "boolean" },
   net: { type: "string" },
+  queue: { type: "boolean" },
+  "no-queue": { type: "boolean" },
 } as const;
 
-/** The exit status of a send result (contract.md): 0 when every transaction succeeded. */
+/** The exit status of a send result (contract.md): 0 when every transaction succeeded, 75 when it was queued. */
 export function exitStatus(result: SendResult): number {
-  return result.ok ? 0 : EXIT_CODES[result.error?.code ?? "PROTOCOL_ERROR"];
+  if (result.ok) return 0;
+  if (result.queued) return 75;
+  return EXIT_CODES[result.error?.code ?? "PROTOCOL_ERROR"];
 }
 
 function adapterFlag(value: string | undefined): AdapterName | undefined {
@@ -76,7 +82,12 @@ export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterab
   const transcript = new Transcript();
   if (values.verbose) transcript.onLine = (l) => io.err(`${l.dir} ${l.text}\n`);
   try {
-    const result = await runSend({ config: loaded.config, baseDir: loaded.baseDir, envelope: { from: parseMailbox(from, "sender").address, recipients }, message, route: values.route, adapter, transcript });
+    if (values.queue && values["no-queue"]) throw new MailplanError("USAGE", "--queue and --no-queue contradict each other.", "use one of them");
+    const outbox = values["no-queue"] ? undefined : { dir: outboxDir(loaded.config.outbox, loaded.baseDir, io.env), config: resolve(loaded.file) };
+    const result = await runSend({
+      config: loaded.config, baseDir: loaded.baseDir, envelope: { from: parseMailbox(from, "sender").address, recipients }, message,
+      route: values.route, adapter, transcript, outbox, queueOnly: values.queue,
+    });
     if (values.transcript) writeFileSync(values.transcript, transcript.toString(), { mode: 0o600 });
     io.out(values.json ? JSON.stringify(result, null, 2) + "\n" : renderSendResult(result));
     return exitStatus(result);

@@ -55,4 +55,6 @@ export interface TransactionResult {
   error?: DeliveryError;
   /** Every relay tried, in order (failover). */
   attempts: AttemptSummary[];
+  /** Set when the message (for the recipients still pending) was stored in the outbox. */
+  queued?: { id: string; dir: string };
 }

@@ -41,6 +41,8 @@ export interface OutboxEntry {
   created: string;
   envelope: { from: string; recipients: string[] };
   route: string | null;
+  /** Absolute path of the config the message was queued with: `outbox flush` uses it when no --config is given. */
+  config: string | null;
   /** Recipients still to deliver, in envelope order. */
   pending: string[];
   /** Recipients the server accepted with a final 250: never sent again. */
@@ -71,6 +73,8 @@ export interface OutboxEntry {
 export interface EnqueueInput {
   envelope: { from: string; recipients: string[] };
   route?: string | null;
+  /** The config file in use (absolute path), remembered for `outbox flush`. */
+  config?: string | null;
   message: MessageSource;
   reason: OutboxError;
   /** Attempts already made (e.g. by `send` before giving up). */
@@ -142,6 +146,7 @@ export function parseEntry(text: string, id: string): OutboxEntry {
     throw bad("bad recipient state");
   }
   if (typeof e.bytes !== "number" || typeof e.sha256 !== "string" || typeof e.size !== "number") throw bad("bad message facts");
+  e.config ??= null;
   return e;
 }
 
@@ -196,6 +201,7 @@ export async function enqueue(dir: string, input: EnqueueInput): Promise<string>
       created: at,
       envelope: { from: input.envelope.from, recipients },
       route: input.route ?? null,
+      config: input.config ?? null,
       pending: recipients.filter((r) => !settled.has(r)),
       done,
       rejected,

@@ -19,6 +19,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../lib/cli/main.ts";
 
+/** Where sends of this file keep undelivered mail: never the user's real outbox. */
+const testOutbox = mkdtempSync(join(tmpdir(), "mailplan-test-outbox-"));
+
 let pfx: PostfixPeer;
 before(async () => {
   pfx = await startPostfix();
@@ -79,7 +82,7 @@ routes:
 `);
       let out = "";
       const subject = `cli ${adapter} ${Date.now()}`;
-      const code = await runCli(["send", "--config", config, "--from", "sender@example.test", "--to", "a-inbox@example.test,b-inbox@example.test", "--subject", subject, "--text", "via the CLI", "--net", adapter, "--json"], { out: (t) => void (out += t), err: () => {}, env: {} });
+      const code = await runCli(["send", "--config", config, "--from", "sender@example.test", "--to", "a-inbox@example.test,b-inbox@example.test", "--subject", subject, "--text", "via the CLI", "--net", adapter, "--json"], { out: (t) => void (out += t), err: () => {}, env: { MAILPLAN_OUTBOX: testOutbox } });
       assert.equal(code, 0, out);
       const result = JSON.parse(out);
       assert.deepEqual(result.transactions.map((t: { route: string; server: { strategy: string } }) => [t.route, t.server.strategy]), [["a", "implicit"], ["b", "starttls"]]);

@@ -1,0 +1,206 @@
+/**
+ * The outbox from the command line: a temporary failure after retries is queued (exit 75) with the
+ * exact message; `send --queue` stores without connecting; `outbox flush` delivers with the current
+ * config and removes the entry only after the final 250; an interrupted send is reported, not
+ * resent; `outbox drop` removes. Then kill -9 at random moments of flush loses nothing.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { runCli } from "../lib/cli/main.ts";
+import { beginAttempt, list } from "../lib/outbox/mod.ts";
+import { type HostileServer, startHostile } from "./support/hostile-server.ts";
+
+const root = join(import.meta.dirname!, "..");
+/** A server that accepts everything in clear: where queued mail finally goes. */
+let good: HostileServer;
+before(async () => {
+  good = await startHostile({ starttls: false, maxLifetimeMs: 120_000 });
+});
+after(async () => await good?.close());
+/** Messages the good server accepted so far: recipients and body of each DATA. */
+const accepted = () => good.connections.flatMap((c) => c.bodies.length ? [{ rcpt: c.commands.filter((k) => k.verb === "RCPT").map((k) => k.line), body: new TextDecoder().decode(c.bodies[0]) }] : []);
+
+/** A config whose one relay points at `port` (plain, loopback), with its own outbox folder. */
+function setup(port: number, dir = mkdtempSync(join(tmpdir(), "mailplan-outbox-cli-"))) {
+  const config = join(dir, "mail.yaml");
+  writeConfig(config, port);
+  return { dir, config, outbox: join(dir, "outbox") };
+}
+function writeConfig(config: string, port: number) {
+  writeFileSync(config, `version: 1
+outbox: ./outbox
+relays: { r: { host: 127.0.0.1, port: ${port}, strategy: plain, security: { tls: none }, timeouts: { greeting: 2s, command: 2s }, retry: { attempts: 1 } } }
+routes: [{ name: all, via: [r] }]
+`);
+}
+async function cliIn(env: Record<string, string>, ...argv: string[]) {
+  let out = "", err = "";
+  const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), env });
+  return { code, out, err };
+}
+const cli = (...argv: string[]) => cliIn({}, ...argv);
+const send = (config: string, ...extra: string[]) =>
+  cli("send", "--config", config, "--from", "a@sender.example", "--to", "x@rcpt.example,y@rcpt.example", "--subject", "queued", "--text", "keep me", "--json", ...extra);
+
+describe("outbox", () => {
+  test("a temporary failure is queued with the exact message; flush delivers it and removes the entry", async () => {
+    const hostile = await startHostile({ starttls: false, rules: [{ on: "MAIL", reply: "451 4.3.0 try later" }] });
+    const { config, outbox } = setup(hostile.port);
+    const r = await send(config);
+    await hostile.close();
+    assert.equal(r.code, 75, r.out);
+    const result = JSON.parse(r.out);
+    assert.equal(result.error.code, "TEMPORARY_FAILURE");
+    assert.match(result.queued.id, /^\d{8}T\d{9}Z-/);
+    const { entries } = await list(outbox);
+    assert.deepEqual(entries.map((e) => [e.id, e.pending]), [[result.queued.id, ["x@rcpt.example", "y@rcpt.example"]]]);
+    const stored = readFileSync(join(outbox, `${result.queued.id}.eml`), "utf8");
+    assert.ok(stored.includes(`Message-ID: ${result.messageId}`));
+
+    const listed = await cli("outbox", "list", "--config", config);
+    assert.match(listed.out, new RegExp(`${result.queued.id}  from a@sender\\.example to x@rcpt\\.example, y@rcpt\\.example  1 attempt, last: TEMPORARY_FAILURE`));
+
+    writeConfig(config, good.port); // the relay is back
+    const before = accepted().length;
+    // No --config: the folder comes from $MAILPLAN_OUTBOX, the config from the entry itself.
+    const ok = await cliIn({ MAILPLAN_OUTBOX: outbox }, "outbox", "flush", "--json");
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    assert.deepEqual(JSON.parse(ok.out).outcomes.map((o: { status: string; accepted: string[] }) => [o.status, o.accepted]), [["delivered", ["x@rcpt.example", "y@rcpt.example"]]]);
+    assert.equal(accepted().length, before + 1);
+    assert.equal(accepted().at(-1)!.body, stored, "the very bytes that were queued (no dot to stuff here)");
+    assert.deepEqual((await list(outbox)).entries, []);
+  });
+
+  test("send --queue stores without connecting; drop removes", async () => {
+    const hostile = await startHostile({ starttls: false });
+    const { config, outbox } = setup(hostile.port);
+    const r = await send(config, "--queue");
+    assert.equal(r.code, 75);
+    assert.equal(hostile.connectionCount, 0);
+    await hostile.close();
+    const id = JSON.parse(r.out).queued.id;
+    assert.equal((await cli("outbox", "drop", id, "--config", config)).code, 0);
+    assert.deepEqual((await list(outbox)).entries, []);
+    const unknown = await cli("outbox", "drop", id, "--config", config);
+    assert.equal(unknown.code, 64);
+  });
+
+  test("an entry whose send was cut off is reported, not resent; --resend-unknown sends it", async () => {
+    const { config, outbox } = setup(good.port);
+    const id = JSON.parse((await send(config, "--queue")).out).queued.id;
+    await beginAttempt(outbox, id, { relay: "r" }); // what a killed flush leaves behind
+    const before = accepted().length;
+    const first = await cli("outbox", "flush", "--config", config, "--json");
+    assert.equal(first.code, 75);
+    assert.equal(JSON.parse(first.out).outcomes[0].status, "interrupted");
+    assert.equal(accepted().length, before);
+    const forced = await cli("outbox", "flush", "--config", config, "--resend-unknown", "--json");
+    assert.equal(forced.code, 0, forced.out);
+    assert.equal(accepted().length, before + 1);
+  });
+
+  test("a permanent refusal during flush ends the entry, with the refusal kept in the result", async () => {
+    const hostile = await startHostile({ starttls: false, rules: [{ on: "RCPT", nth: 2, reply: "550 5.1.1 no such user" }] });
+    const { config, outbox } = setup(hostile.port);
+    await send(config, "--queue");
+    const r = await cli("outbox", "flush", "--config", config, "--json");
+    await hostile.close();
+    assert.equal(r.code, 0, r.out);
+    const [o] = JSON.parse(r.out).outcomes;
+    assert.deepEqual([o.status, o.accepted, o.rejected.map((x: { address: string }) => x.address)], ["delivered", ["x@rcpt.example"], ["y@rcpt.example"]]);
+    assert.deepEqual((await list(outbox)).entries, []);
+  });
+});
+
+describe("kill -9 during flush", () => {
+  test("no message is lost and none is sent twice: each is delivered once, or still in the outbox", { timeout: 60_000 }, async () => {
+    const runtime = "Bun" in globalThis ? ["run"] : ["run", "-A"];
+    // A server slow to answer the final dot, so that kills land in the middle of deliveries.
+    const slow = await startHostile({ starttls: false, maxLifetimeMs: 120_000, rules: [{ on: ".", delayMs: 40, reply: "250 2.0.0 queued" }] });
+    try {
+      const { config, outbox } = setup(slow.port);
+      const N = 12;
+      const ids = new Map<string, string>(); // recipient → outbox id
+      for (let i = 0; i < N; i++) {
+        const r = await cli("send", "--config", config, "--from", "a@sender.example", "--to", `m${i}@rcpt.example`, "--subject", `kill ${i}`, "--text", "x", "--json", "--queue");
+        ids.set(`m${i}@rcpt.example`, JSON.parse(r.out).queued.id);
+      }
+      const deadline = Date.now() + 20_000;
+      let kills = 0;
+      for (let round = 0; round < 40 && Date.now() < deadline; round++) {
+        const left = (await list(outbox)).entries.filter((e) => e.inflight === null);
+        if (left.length === 0) break;
+        const child = spawn(process.execPath, [...runtime, join(root, "mod.ts"), "outbox", "flush", "--config", config], { stdio: "ignore" });
+        const exited = new Promise((r) => child.once("exit", r));
+        await new Promise((r) => setTimeout(r, 40 + Math.random() * 200));
+        child.kill("SIGKILL");
+        await exited;
+        kills++;
+      }
+      await cli("outbox", "flush", "--config", config); // a clean last flush: what is left is flagged
+      const deliveries = new Map<string, number>();
+      for (const c of slow.connections) {
+        if (!c.commands.some((k) => k.verb === ".")) continue;
+        const rcpt = c.commands.find((k) => k.verb === "RCPT")!.line.replace(/^RCPT TO:<|>$/g, "");
+        deliveries.set(rcpt, (deliveries.get(rcpt) ?? 0) + 1);
+      }
+      const left = new Map((await list(outbox)).entries.map((e) => [e.id, e]));
+      let flagged = 0;
+      for (const [rcpt, id] of ids) {
+        const d = deliveries.get(rcpt) ?? 0;
+        const entry = left.get(id);
+        assert.ok(d <= 1, `${rcpt} was delivered ${d} times`);
+        if (!entry) assert.equal(d, 1, `${rcpt} left the outbox without being delivered`);
+        else {
+          assert.notEqual(entry.inflight, null, `${rcpt} is still queued but not flagged`);
+          flagged++;
+        }
+      }
+      assert.ok(kills >= 2, `the loop killed ${kills} flushes`);
+      assert.ok(!readdirSync(outbox).some((f) => f.endsWith(".eml") && !left.has(f.slice(0, -4))), "no orphaned message file");
+      assert.ok(flagged < N, "most messages went through");
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+describe("kill -9 during send", () => {
+  test("a killed send never leaves a corrupt entry or a duplicate: its message is delivered once, or in the outbox", { timeout: 60_000 }, async () => {
+    const runtime = "Bun" in globalThis ? ["run"] : ["run", "-A"];
+    const slow = await startHostile({ starttls: false, maxLifetimeMs: 120_000, rules: [{ on: ".", delayMs: 30, reply: "250 2.0.0 queued" }] });
+    try {
+      const { config, outbox } = setup(slow.port);
+      const N = 10;
+      for (let i = 0; i < N; i++) {
+        const child = spawn(process.execPath, [...runtime, join(root, "mod.ts"), "send", "--config", config, "--from", "a@sender.example", "--to", `s${i}@rcpt.example`, "--subject", `send ${i}`, "--text", "x"], { stdio: "ignore" });
+        const exited = new Promise((r) => child.once("exit", r));
+        await new Promise((r) => setTimeout(r, 30 + Math.random() * 120));
+        child.kill("SIGKILL");
+        await exited;
+      }
+      const { entries, problems } = await list(outbox);
+      assert.ok(problems.every((p) => p.kind === "incomplete"), `only half-written entries (killed mid-store) may be cleaned up: ${JSON.stringify(problems)}`);
+      await cli("outbox", "flush", "--config", config); // sends the entries that never started
+      const deliveries = new Map<string, number>();
+      for (const c of slow.connections) {
+        if (!c.commands.some((k) => k.verb === ".")) continue;
+        const rcpt = c.commands.find((k) => k.verb === "RCPT")!.line.replace(/^RCPT TO:<|>$/g, "");
+        deliveries.set(rcpt, (deliveries.get(rcpt) ?? 0) + 1);
+      }
+      const left = (await list(outbox)).entries;
+      for (const [rcpt, d] of deliveries) assert.equal(d, 1, `${rcpt} delivered ${d} times`);
+      for (const e of left) assert.notEqual(e.inflight, null, `${e.pending} is queued but neither sent nor flagged`);
+      const traced = new Set([...deliveries.keys(), ...left.flatMap((e) => e.pending)]);
+      console.log(`kill during send: ${deliveries.size} delivered, ${left.length} flagged in the outbox, ${N - traced.size} killed before the message was stored (their sender saw no exit status 0)`);
+      assert.ok(entries.length + deliveries.size > 0, "the kills were not all before start-up");
+    } finally {
+      await slow.close();
+    }
+  });
+});
