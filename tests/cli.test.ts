@@ -100,7 +100,6 @@ describe("usage errors exit 64 with a hint", () => {
     [["plan", "--config", example, "--from", "a@b.example"], /plan needs --to together with --from/],
     [["check", "--config"], /Option --config of check needs a value/],
     [["check", "--config", example, "extra"], /Unexpected argument "extra"/],
-    [["probe"], /not built yet/],
     [["\x1b[31mred"], /Unknown command "\\x1b\[31mred"/],
   ];
   for (const [argv, message] of cases) {
@@ -114,7 +113,7 @@ describe("usage errors exit 64 with a hint", () => {
   }
   test("no command prints the help and exits 64; --help exits 0 for every command", async () => {
     assert.equal((await cli()).code, 64);
-    for (const c of ["check", "plan", "schema"]) {
+    for (const c of ["check", "plan", "schema", "send", "demo", "outbox", "probe"]) {
       const r = await cli(c, "--help");
       assert.equal(r.code, 0);
       assert.match(r.out, new RegExp(`^Usage: mailplan ${c}`));

@@ -1,5 +1,8 @@
+import { PROBE_HELP } from "./probe.ts";
+
 /** The text of `--help` for mailplan and each command. */
 export const HELP: Record<string, string> = {
+  probe: PROBE_HELP,
   main: `mailplan — send mail over SMTP the way a config file in git says.
 
 Usage: mailplan <command> [options]     (run as: bun run mod.ts … or deno run -A mod.ts …)
@@ -7,6 +10,7 @@ Usage: mailplan <command> [options]     (run as: bun run mod.ts … or deno run 
 Commands:
   send    --config FILE --from A --to B … (--subject S --text T | --message F.eml)   send mail
   outbox  list | flush | drop ID                     mail waiting to be delivered
+  probe   [HOST[:PORT]] [--config F --relay R]       explain a server's TLS and write its relay block
   demo                                               send through an embedded loopback sink
   check   --config FILE [--json]                     validate and lint a config (no network)
   plan    --config FILE [--from A --to B…] [--json]  show the connection plans (no network)

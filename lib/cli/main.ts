@@ -7,6 +7,7 @@ import { checkCommand, planCommand, schemaCommand } from "./commands.ts";
 import { sendCommand } from "./send.ts";
 import { demoCommand } from "./demo.ts";
 import { outboxCommand } from "./outbox.ts";
+import { probeCommand } from "./probe.ts";
 import { HELP } from "./help.ts";
 import { type CliIo, safeText } from "./io.ts";
 
@@ -17,8 +18,8 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => number | Promise<n
   send: sendCommand,
   demo: demoCommand,
   outbox: outboxCommand,
+  probe: probeCommand,
 };
-const LATER = ["probe"];
 
 /**
  * Runs mailplan with command-line arguments (without the runtime and script) and returns the
@@ -39,7 +40,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const run = COMMANDS[command];
     if (!run) {
-      if (LATER.includes(command)) throw new MailplanError("USAGE", `The ${command} command is not built yet in this version.`, `available now: ${Object.keys(COMMANDS).join(", ")}`);
       throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS)) || "run mailplan --help");
     }
     if (rest.includes("--help") || rest.includes("-h")) {

@@ -2,6 +2,8 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { outboxDir } from "../outbox/dir.ts";
+import { probeHint } from "../probe/hint.ts";
+import type { DeliveryError } from "../engine/types.ts";
 import { EXIT_CODES, MailplanError } from "../codes.ts";
 import { composeMessage } from "../message/compose.ts";
 import { parseAddressList, parseMailbox } from "../message/address.ts";
@@ -36,6 +38,23 @@ const FLAGS = {
   queue: { type: "boolean" },
   "no-queue": { type: "boolean" },
 } as const;
+
+/**
+ * A TLS or mode failure ends with the exact `probe` command that explains it, for the relay that
+ * failed (in each transaction's error and in its failed attempts).
+ */
+export function withProbeHints(result: SendResult, configFile: string): void {
+  const add = (error: DeliveryError | null | undefined, relay: string) => {
+    if (!error) return;
+    const probe = probeHint(error.code, configFile, relay) ??
+      (error.code === "TIMEOUT" && (error.phase === "greeting" || error.phase === "tls") ? probeHint("TLS_MODE_MISMATCH", configFile, relay) : null);
+    if (probe && !error.hint.includes("mailplan probe")) error.hint = error.hint ? `${error.hint}; ${probe}` : probe;
+  };
+  for (const r of result.transactions ?? [result]) {
+    for (const a of r.attempts) add(a.error, a.relay);
+    if (r.error && !r.attempts.some((a) => a.error === r.error)) add(r.error, r.relay);
+  }
+}
 
 /** The exit status of a send result (contract.md): 0 when every transaction succeeded, 75 when it was queued. */
 export function exitStatus(result: SendResult): number {
@@ -89,6 +108,7 @@ export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterab
       route: values.route, adapter, transcript, outbox, queueOnly: values.queue,
     });
     if (values.transcript) writeFileSync(values.transcript, transcript.toString(), { mode: 0o600 });
+    withProbeHints(result, resolve(loaded.file));
     io.out(values.json ? JSON.stringify(result, null, 2) + "\n" : renderSendResult(result));
     return exitStatus(result);
   } finally {

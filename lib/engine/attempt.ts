@@ -118,7 +118,7 @@ export async function runAttempt(relay: RelayPlan, opts: AttemptOptions): Promis
       },
     });
   } catch (e) {
-    return { session: null, tls: null, error: toDeliveryError(e, "connect", relay) };
+    return { session: null, tls: null, error: toDeliveryError(e, "connect") };
   }
   const implicit = relay.strategy === "implicit";
   let conn: Conn;
@@ -143,7 +143,7 @@ export async function runAttempt(relay: RelayPlan, opts: AttemptOptions): Promis
     });
     return { ...result, tls };
   } catch (e) {
-    const error = toDeliveryError(e, session.phase, relay);
+    const error = toDeliveryError(e, session.phase);
     t?.note(`failed: ${error.code}: ${error.message}`);
     return { session: session.result(), tls, error };
   }
@@ -209,7 +209,7 @@ async function drive(
           case "done":
             return { session: action.result, error: null };
           case "fail": {
-            const error = toDeliveryError(action.error, action.error.phase, relay);
+            const error = toDeliveryError(action.error, action.error.phase);
             if (error.phase === "greeting" && error.code === "TIMEOUT" && !receivedAny && relay.strategy !== "implicit") {
               error.message += ` Nothing at all arrived: a port that expects implicit TLS waits silently like this.`;
             }

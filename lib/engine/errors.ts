@@ -2,7 +2,6 @@
 import { NetError } from "../net/tls-errors.ts";
 import { type Phase, SmtpError } from "../smtp/errors.ts";
 import { MailplanError } from "../codes.ts";
-import type { RelayPlan } from "../plan/types.ts";
 import type { DeliveryError } from "./types.ts";
 
 /** Codes that mean "this connection was not safe"; with `tls: required` they limit failover. */
@@ -11,11 +10,8 @@ export const SECURITY_CODES = new Set([
   "TLS_VERSION_TOO_LOW", "CERT_UNTRUSTED", "CERT_EXPIRED", "CERT_HOSTNAME_MISMATCH", "CERT_PIN_MISMATCH", "AUTH_UNAVAILABLE",
 ]);
 
-/** Codes after which `probe` is the next thing to run. */
-const PROBE_CODES = new Set([...SECURITY_CODES, "TIMEOUT", "CONNECT_FAILED"].filter((c) => c !== "AUTH_UNAVAILABLE"));
-
 /** Converts any thrown value into the contract's error object (never a stack trace). */
-export function toDeliveryError(e: unknown, phase: Phase, relay: RelayPlan): DeliveryError {
+export function toDeliveryError(e: unknown, phase: Phase): DeliveryError {
   let out: DeliveryError;
   if (e instanceof SmtpError) {
     out = e.toJSON() as unknown as DeliveryError;
@@ -27,10 +23,6 @@ export function toDeliveryError(e: unknown, phase: Phase, relay: RelayPlan): Del
   } else {
     const m = (e as Error)?.message ?? String(e);
     out = { code: "PROTOCOL_ERROR", phase, temporary: true, message: `Unexpected failure: ${m}.`, hint: "this may be a bug in mailplan; run with --transcript and report it" };
-  }
-  if (PROBE_CODES.has(out.code) && !out.hint.includes("mailplan probe")) {
-    const probe = `run \`mailplan probe ${relay.host}:${relay.port}\` to see what the server really does`;
-    out = { ...out, hint: out.hint ? `${out.hint}; ${probe}` : probe };
   }
   return out;
 }
