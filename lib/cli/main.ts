@@ -3,22 +3,20 @@ import { MailplanError } from "../codes.ts";
 import { ConfigInvalidError } from "../config/config-error.ts";
 import { formatProblem, problemToJson } from "../config/problem.ts";
 import { suggestion } from "../config/suggest.ts";
-import { checkCommand, planCommand, schemaCommand } from "./commands.ts";
-import { sendCommand } from "./send.ts";
-import { demoCommand } from "./demo.ts";
-import { outboxCommand } from "./outbox.ts";
-import { probeCommand } from "./probe.ts";
 import { HELP } from "./help.ts";
 import { type CliIo, safeText } from "./io.ts";
 
-const COMMANDS: Record<string, (args: string[], io: CliIo) => number | Promise<number>> = {
-  check: checkCommand,
-  plan: planCommand,
-  schema: schemaCommand,
-  send: sendCommand,
-  demo: demoCommand,
-  outbox: outboxCommand,
-  probe: probeCommand,
+type Command = (args: string[], io: CliIo) => number | Promise<number>;
+
+/** Each command's module is loaded only when it runs, so `check` does not pay for TLS, SMTP or the sink. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  check: async () => (await import("./commands.ts")).checkCommand,
+  plan: async () => (await import("./commands.ts")).planCommand,
+  schema: async () => (await import("./commands.ts")).schemaCommand,
+  send: async () => (await import("./send.ts")).sendCommand,
+  demo: async () => (await import("./demo.ts")).demoCommand,
+  outbox: async () => (await import("./outbox.ts")).outboxCommand,
+  probe: async () => (await import("./probe.ts")).probeCommand,
 };
 
 /**
@@ -38,8 +36,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out("mailplan 0.1.0\n");
       return 0;
     }
-    const run = COMMANDS[command];
-    if (!run) {
+    const load = COMMANDS[command];
+    if (!load) {
       throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS)) || "run mailplan --help");
     }
     if (rest.includes("--help") || rest.includes("-h")) {
@@ -47,7 +45,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out(HELP[command]);
       return 0;
     }
-    return await run(rest, io);
+    return await (await load())(rest, io);
   } catch (e) {
     return report(e, wantsJson, io, argv[0] === "send" || argv[0] === "demo");
   }
