@@ -3,7 +3,7 @@
  * builder each so the state machine reads as steps. Server text is escaped via `showReply`.
  * @module
  */
-import { type Phase, SmtpError } from "./errors.ts";
+import { escapeServerText, type Phase, SmtpError } from "./errors.ts";
 import type { Reply } from "./reply.ts";
 import { errorReply, showReply } from "./reply-errors.ts";
 import type { RecipientRejection, SessionOptions } from "./types.ts";
@@ -233,6 +233,12 @@ export const SessionErrors = {
       "The connection ended during the TLS handshake.",
       "The server may not speak TLS on this port, or it refused our TLS parameters.",
     ),
+  /** A reply bound that is not a positive whole number (library callers; the config schema checks its own). */
+  badLimit: (name: string, value: unknown) =>
+    err("CONFIG_INVALID", "connect", `The limit ${name} must be a positive whole number (got ${escapeServerText(String(value), 40)}).`, "Use the defaults, or the limits: block of the config."),
+  /** An AUTH mechanism name mailplan does not know. */
+  badMechanism: (name: string) =>
+    err("CONFIG_INVALID", "auth", `The AUTH mechanism "${escapeServerText(name, 40)}" is not one mailplan speaks.`, "Use auto, plain, login, xoauth2 or cram-md5."),
   /** EOF in the middle of a line: the server sent a line without CRLF (R2). */
   unterminatedLine: (phase: Phase) =>
     err(

@@ -11,6 +11,7 @@ import type { SessionOptions } from "./types.ts";
 const NON_ASCII = /[^\x00-\x7f]/;
 // deno-lint-ignore no-control-regex
 const BREAKS = /[\x00\r\n]/;
+const MECHANISMS = new Set(["auto", "plain", "login", "xoauth2", "cram-md5"]);
 
 /**
  * Throws an SmtpError when the options cannot produce a safe session; returns whether the
@@ -19,6 +20,10 @@ const BREAKS = /[\x00\r\n]/;
  */
 export function validateSessionOptions(options: SessionOptions): boolean {
   cmd.checkHeloName(options.helo);
+  for (const [name, value] of Object.entries(options.limits ?? {})) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw E.badLimit(name, value);
+  }
+  if (options.auth && !MECHANISMS.has(options.auth.mechanism)) throw E.badMechanism(String(options.auth.mechanism));
   if (options.strategy === "plain" && options.tls === "required") throw E.plainButRequired();
   if (options.auth) {
     cmd.checkArgument(options.auth.user, "AUTH user", "CONFIG_INVALID", "auth");

@@ -41,7 +41,7 @@ export function selectMechanism(
     phase: "auth",
     message: wanted === "auto"
       ? `The server offers no supported AUTH mechanism (offered: ${escapeServerText(list, 200)}).`
-      : `The server does not offer AUTH ${FACTORIES[wanted]?.[0] ?? wanted} (offered: ${
+      : `The server does not offer AUTH ${FACTORIES[wanted]?.[0] ?? escapeServerText(String(wanted), 40)} (offered: ${
         escapeServerText(list, 200)
       }).`,
     hint: "Pick an `auth.mechanism` the server offers, or `auto`.",
