@@ -13,7 +13,9 @@ import { SmtpSession } from "../smtp/session.ts";
 import type { Action, SessionAuth, SessionResult } from "../smtp/types.ts";
 import { resolveSecret } from "../config/secret.ts";
 import type { RelayPlan } from "../plan/types.ts";
+import { isLoopback } from "../plan/host.ts";
 import { toDeliveryError } from "./errors.ts";
+import { redactSecret } from "./redact.ts";
 import { tlsOptions } from "./tls-options.ts";
 import type { Transcript } from "./transcript.ts";
 import type { DeliveryError, MessageSource, TlsSummary } from "./types.ts";
@@ -75,6 +77,15 @@ async function write(conn: Conn, bytes: Uint8Array, ms: number, phase: "data" | 
   }
 }
 
+/**
+ * AUTH without TLS: only when the relay says so, or when it never uses TLS and stays on loopback
+ * (the same exemption `check` makes, so a config that validates behaves as it reads).
+ */
+function plaintextAuthAllowed(relay: RelayPlan): boolean {
+  const clear = relay.strategy === "plain" || relay.security.tls === "none";
+  return relay.security.allow_plaintext_auth || (clear && isLoopback(relay.host));
+}
+
 /** A safe EHLO name: this host's name when it is a dotted host name, else `localhost`. */
 function defaultHelo(): string {
   const h = hostname();
@@ -93,6 +104,27 @@ function summarise(f: NetTlsFacts): TlsSummary {
 
 /** Runs one attempt against one relay. Never throws: every failure comes back as `error`. */
 export async function runAttempt(relay: RelayPlan, opts: AttemptOptions): Promise<AttemptResult> {
+  let secret: string | undefined;
+  const r = await attempt(relay, opts, (s) => {
+    secret = s;
+    opts.transcript?.secrets.add(s);
+  });
+  return secret ? scrub(r, secret) : r;
+}
+
+/** The attempt's result with the secret hidden from every text a server could have filled. */
+function scrub(r: AttemptResult, secret: string): AttemptResult {
+  const hide = (t: string) => redactSecret(t, secret);
+  const error = r.error && { ...r.error, message: hide(r.error.message), hint: hide(r.error.hint), ...(r.error.reply ? { reply: { ...r.error.reply, text: hide(r.error.reply.text) } } : {}) };
+  const session = r.session && {
+    ...r.session,
+    rejected: r.session.rejected.map((x) => ({ ...x, text: hide(x.text) })),
+    response: r.session.response && { ...r.session.response, text: hide(r.session.response.text) },
+  };
+  return { ...r, error, session };
+}
+
+async function attempt(relay: RelayPlan, opts: AttemptOptions, onSecret: (s: string) => void): Promise<AttemptResult> {
   const t = opts.transcript;
   let session: SmtpSession;
   let tls: TlsSummary | null = null;
@@ -100,10 +132,11 @@ export async function runAttempt(relay: RelayPlan, opts: AttemptOptions): Promis
     const auth: SessionAuth | undefined = relay.auth
       ? { mechanism: relay.auth.mechanism, user: relay.auth.user, password: resolveSecret(relay.auth.password, opts.baseDir) }
       : undefined;
+    if (auth) onSecret(auth.password);
     session = new SmtpSession({
       strategy: relay.strategy,
       tls: relay.security.tls,
-      allowPlaintextAuth: relay.security.allow_plaintext_auth,
+      allowPlaintextAuth: plaintextAuthAllowed(relay),
       helo: relay.helo ?? defaultHelo(),
       auth,
       envelope: opts.envelope,

@@ -4,6 +4,7 @@
  * body is summarised, never copied. Server text is escaped before it is stored.
  */
 import { escapeServerText } from "../smtp/errors.ts";
+import { redactSecret } from "./redact.ts";
 
 /** One line of a transcript. */
 export interface TranscriptLine {
@@ -21,8 +22,12 @@ export class Transcript {
   private readonly start = performance.now();
   /** Receives each line as it happens (e.g. `--verbose` to stderr). */
   onLine?: (line: TranscriptLine) => void;
+  /** Secrets hidden from every line, even when a server echoes them back. */
+  readonly secrets = new Set<string>();
 
-  private add(dir: TranscriptLine["dir"], text: string): void {
+  private add(dir: TranscriptLine["dir"], raw: string): void {
+    let text = raw;
+    for (const s of this.secrets) text = redactSecret(text, s);
     const line = { dir, text, at: performance.now() - this.start };
     this.lines.push(line);
     this.onLine?.(line);
