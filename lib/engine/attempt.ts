@@ -165,15 +165,12 @@ async function attempt(relay: RelayPlan, opts: AttemptOptions, onSecret: (s: str
       signal: AbortSignal.timeout(relay.timeouts.connect_ms + (implicit ? relay.timeouts.tls_ms : 0)),
       adapter: opts.adapter,
     }), implicit ? "tls" : "connect", relay);
-    const startTls = tlsOpts;
-    if (conn.tls) {
-      tls = summarise(conn.tls);
-      t?.note(`TLS ${conn.tls.version ?? "(version unknown)"} ${conn.tls.cipher ?? ""} with ${tls.peer?.subject ?? "(certificate not visible)"}`.trim());
-    }
-    const result = await drive(session, conn, relay, opts, implicit ? conn.tls : null, startTls, (facts) => {
+    const onTls = (facts: NetTlsFacts): TlsSummary => {
       tls = summarise(facts);
       t?.note(`TLS ${facts.version ?? "(version unknown)"} ${facts.cipher ?? ""} with ${tls.peer?.subject ?? "(certificate not visible)"}`.trim());
-    });
+      return tls;
+    };
+    const result = await drive(session, conn, relay, opts, tlsOpts, onTls);
     return { ...result, tls };
   } catch (e) {
     const error = toDeliveryError(e, session.phase);
@@ -187,17 +184,16 @@ async function drive(
   conn: Conn,
   relay: RelayPlan,
   opts: AttemptOptions,
-  implicitFacts: NetTlsFacts | null,
   startTlsOptions: ReturnType<typeof tlsOptions> | undefined,
-  onTls: (facts: NetTlsFacts) => void,
+  onTls: (facts: NetTlsFacts) => TlsSummary,
 ): Promise<Omit<AttemptResult, "tls">> {
   const t = opts.transcript;
-  let secure = implicitFacts !== null;
+  let secure = conn.tls !== null; // implicit TLS: verified before connect() resolved
   let receivedAny = false;
   let pendingRead: Promise<Uint8Array | null> | null = null;
   let deadline: number | null = null;
   let deadlinePhase = "";
-  const queue: Action[] = implicitFacts ? session.tlsEstablished({ ...summarise(implicitFacts) }) : [];
+  const queue: Action[] = conn.tls ? session.tlsEstablished({ ...onTls(conn.tls) }) : [];
   try {
     while (true) {
       const action = queue.shift();
@@ -216,8 +212,7 @@ async function drive(
             if (!startTlsOptions) throw new SmtpError({ code: "PROTOCOL_ERROR", phase: "starttls", message: "The session asked for TLS on a relay configured without it." });
             const facts = await timed(conn.startTls({ ...startTlsOptions, signal: AbortSignal.timeout(relay.timeouts.tls_ms) }), "tls", relay);
             secure = true;
-            onTls(facts);
-            queue.push(...session.tlsEstablished({ ...summarise(facts) }));
+            queue.push(...session.tlsEstablished({ ...onTls(facts) }));
             break;
           }
           case "send-body": {
