@@ -76,6 +76,20 @@ describe("outbox", () => {
     assert.deepEqual((await list(outbox)).entries, []);
   });
 
+  test("flush --due leaves entries whose next attempt has not come", async () => {
+    const hostile = await startHostile({ starttls: false, rules: [{ on: "MAIL", reply: "451 4.3.0 try later" }] });
+    const { config, outbox } = setup(hostile.port);
+    await send(config); // failed once: next attempt in 5 minutes
+    await hostile.close();
+    writeConfig(config, good.port);
+    const due = await cli("outbox", "flush", "--config", config, "--due", "--json");
+    assert.equal(due.code, 0);
+    assert.deepEqual(JSON.parse(due.out).outcomes, []);
+    assert.equal((await list(outbox)).entries.length, 1);
+    assert.equal((await cli("outbox", "flush", "--config", config)).code, 0);
+    assert.equal((await list(outbox)).entries.length, 0);
+  });
+
   test("send --queue stores without connecting; drop removes", async () => {
     const hostile = await startHostile({ starttls: false });
     const { config, outbox } = setup(hostile.port);

@@ -74,7 +74,7 @@ Exit status: 0 sent, 65 message invalid, 69 refused, 75 temporary or unknown, 76
 77 authentication, 78 config invalid or no route (contract.md has the full table).
 `,
   outbox: `Usage: mailplan outbox list  [--config FILE] [--json]
-       mailplan outbox flush [--config FILE] [--json] [--resend-unknown]
+       mailplan outbox flush [--config FILE] [--json] [--resend-unknown] [--due]
        mailplan outbox drop ID [--config FILE]
 
 Mail that could not be delivered yet: a send that ended in a temporary failure after its retries,
@@ -87,7 +87,8 @@ The folder is \`outbox:\` in the config (relative to it), else $MAILPLAN_OUTBOX,
           to its pending recipients only; an entry is removed after the server's final 250 (or a
           permanent refusal) for every recipient. A lock keeps two flushes off the same entry.
           An entry whose last send was cut off is reported, not resent: the server may have it;
-          --resend-unknown resends it anyway (possible duplicate).
+          --resend-unknown resends it anyway (possible duplicate). --due skips entries whose
+          next attempt time (backoff: 5 min doubling, up to 4 h) has not come: for a cron job.
   drop    delete an entry
 
 Exit status: 0; flush exits 75 when something is still waiting.

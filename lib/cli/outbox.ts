@@ -12,7 +12,7 @@ import { ConfigInvalidError } from "../config/config-error.ts";
 import { loadConfig } from "../config/load.ts";
 import { Transcript } from "../engine/transcript.ts";
 import { outboxDir } from "../outbox/dir.ts";
-import { beginAttempt, drop, list, markAttempt, openMessage, type OutboxEntry, withLock } from "../outbox/mod.ts";
+import { beginAttempt, drop, isDue, list, markAttempt, openMessage, type OutboxEntry, withLock } from "../outbox/mod.ts";
 import { deliver } from "../engine/deliver.ts";
 import { planEnvelope } from "../plan/compile.ts";
 import { parseFlags } from "./args.ts";
@@ -107,9 +107,10 @@ export async function outboxCommand(args: string[], io: CliIo): Promise<number> 
     return 0;
   }
   if (sub === "flush") {
-    const { values } = parseFlags("outbox flush", rest, { config: { type: "string" }, json: { type: "boolean" }, "resend-unknown": { type: "boolean" } });
+    const { values } = parseFlags("outbox flush", rest, { config: { type: "string" }, json: { type: "boolean" }, "resend-unknown": { type: "boolean" }, due: { type: "boolean" } });
     const dir = folder(values.config, io);
-    const { entries } = await list(dir);
+    const { entries: all } = await list(dir);
+    const entries = values.due ? all.filter((e) => isDue(e)) : all;
     const outcomes: FlushOutcome[] = [];
     for (const e of entries) {
       outcomes.push(await flushOne(dir, e.id, { config: values.config ? resolve(values.config) : undefined, resendUnknown: values["resend-unknown"] ?? false, io }));
