@@ -277,7 +277,7 @@ export async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8A
   const parts: Uint8Array[] = [];
   let n = 0;
   for await (const c of source) {
-    parts.push(c);
+    parts.push(c.slice()); // a producer may reuse its buffer for the next chunk
     n += c.length;
   }
   const out = new Uint8Array(n);

@@ -4,31 +4,10 @@
  * @module
  */
 
-/** Error codes of contract.md ("Error codes and exit status"). */
-export type ErrorCode =
-  | "USAGE"
-  | "CONFIG_INVALID"
-  | "NO_ROUTE"
-  | "MESSAGE_INVALID"
-  | "CONNECT_FAILED"
-  | "TIMEOUT"
-  | "TLS_MODE_MISMATCH"
-  | "STARTTLS_UNAVAILABLE"
-  | "STARTTLS_REFUSED"
-  | "STARTTLS_INJECTION"
-  | "TLS_HANDSHAKE_FAILED"
-  | "TLS_VERSION_TOO_LOW"
-  | "CERT_UNTRUSTED"
-  | "CERT_EXPIRED"
-  | "CERT_HOSTNAME_MISMATCH"
-  | "CERT_PIN_MISMATCH"
-  | "AUTH_UNAVAILABLE"
-  | "AUTH_FAILED"
-  | "PROTOCOL_ERROR"
-  | "TEMPORARY_FAILURE"
-  | "REJECTED"
-  | "RECIPIENTS_REJECTED"
-  | "DELIVERY_UNKNOWN";
+import type { ErrorCode } from "../codes.ts";
+
+/** Error codes of contract.md ("Error codes and exit status"): one list, in lib/codes.ts. */
+export type { ErrorCode };
 
 /** Session phases of contract.md (`error.phase`). */
 export type Phase =

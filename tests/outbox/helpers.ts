@@ -28,22 +28,7 @@ export function message(size = 1000, seed = 1): { bytes: Uint8Array; source: Mes
   return { bytes, source: messageFromBytes(bytes) };
 }
 
-/** Collects an async iterable of chunks into one array. */
-export async function collect(it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of it) {
-    parts.push(c.slice());
-    n += c.length;
-  }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+export { collect } from "../../lib/message/compose.ts";
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
