@@ -110,18 +110,14 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
         error = { ...error, code: "TEMPORARY_FAILURE", temporary: true };
         last = { relay, r: { ...r, error } };
       }
-      if (!retryable(error, relay)) {
-        if (mayFailOver(error, relay, tx.relays[i + 1])) break;
-        break relays;
-      }
+      if (!retryable(error, relay)) break;
     }
-    if (i + 1 < tx.relays.length) {
-      if (!last || !last.r.error || mayFailOver(last.r.error, relay, tx.relays[i + 1])) {
-        t?.note(`trying the next relay of route ${tx.route}: ${tx.relays[i + 1].relay}`);
-        continue;
-      }
-      break;
-    }
+    // This relay is done with (tries used up, or a failure not worth another try here): the next
+    // relay gets the recipients still pending, if the last failure allows failover.
+    const next = tx.relays[i + 1];
+    const lastError = last?.r.error;
+    if (!next || (lastError && !mayFailOver(lastError, relay, next))) break;
+    t?.note(`trying the next relay of route ${tx.route}: ${next.relay}`);
   }
 
   for (const a of accepted) refused.delete(a);
