@@ -1,7 +1,7 @@
 /** `send` and `demo` as users run them: flags, message building, raw messages, JSON result, transcript, exit statuses. */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,6 +116,23 @@ describe("send", () => {
     assert.ok(result.error.hint.endsWith(`run: mailplan probe --config ${strict} --relay st  (explains the server's TLS and writes the relay for it)`), result.error.hint);
     assert.equal(sink.received().length, before);
   });
+});
+
+describe("send --message - (stdin) as a program", () => {
+  for (const runtime of ["bun", "deno"] as const) {
+    test(`reads the message from stdin on ${runtime}`, async () => {
+      const args = runtime === "bun" ? ["run"] : ["run", "-A"];
+      const child = spawn(join(root, "node_modules", ".bin", runtime), [...args, join(root, "mod.ts"), "send", "--config", config, "--from", "a@sender.example", "--to", "s@two.example", "--message", "-"], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", MAILPLAN_OUTBOX: testOutbox },
+      });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stdin.end(`Subject: stdin ${runtime}\nFrom: a@sender.example\n\nfrom a pipe\n`);
+      const code = await new Promise((r) => child.on("exit", r)); // async: the sink runs in this process
+      assert.equal(code, 0, out);
+      assert.equal(readFileSync(last().path, "utf8"), `Subject: stdin ${runtime}\r\nFrom: a@sender.example\r\n\r\nfrom a pipe\r\n`);
+    });
+  }
 });
 
 describe("demo", () => {
