@@ -2,6 +2,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { Buffer } from "node:buffer";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,6 +58,21 @@ describe("send", () => {
     assert.match(eml, /\r\n\.dot line\r\n/);
     assert.ok(eml.includes(`Message-ID: ${result.messageId}`));
     assert.equal(last().authUser, "u");
+  });
+
+  test("--html-file and --attach build multipart/mixed with an alternative part and a base64 attachment", async () => {
+    writeFileSync(join(dir, "body.html"), "<p>Hello <b>there</b></p>\n");
+    const attachment = new Uint8Array(Array.from({ length: 300 }, (_, i) => i % 256));
+    writeFileSync(join(dir, "report.bin"), attachment);
+    const r = await cli("send", "--config", config, "--from", "a@sender.example", "--to", "a@one.example", "--subject", "multipart", "--text", "plain body", "--html-file", join(dir, "body.html"), "--attach", join(dir, "report.bin"), "--json");
+    assert.equal(r.code, 0, r.out);
+    const eml = readFileSync(last().path, "latin1");
+    assert.match(eml, /^Content-Type: multipart\/mixed; boundary="?([^"\r\n]+)"?\r$/m);
+    assert.match(eml, /Content-Type: multipart\/alternative;/);
+    assert.match(eml, /Content-Type: text\/html; charset=utf-8/);
+    assert.match(eml, /filename="?report\.bin"?/);
+    const b64 = /Content-Transfer-Encoding: base64\r\n(?:[^\r\n]+\r\n)*\r\n([A-Za-z0-9+\/=\r\n]+)/.exec(eml)![1].replace(/\r\n/g, "");
+    assert.deepEqual(new Uint8Array(Buffer.from(b64, "base64")), attachment);
   });
 
   test("--message sends the file unchanged but for line endings", async () => {
