@@ -52,7 +52,7 @@ export function withProbeHints(result: SendResult, configFile: string): void {
   };
   for (const r of result.transactions ?? [result]) {
     for (const a of r.attempts) add(a.error, a.relay);
-    if (r.error && !r.attempts.some((a) => a.error === r.error)) add(r.error, r.relay);
+    add(r.error, r.relay); // often the last attempt's error itself: add() never appends twice
   }
 }
 
