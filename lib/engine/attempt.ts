@@ -6,6 +6,7 @@
 import { hostname } from "node:os";
 import type { AdapterName, Conn } from "../net/conn.ts";
 import { connect } from "../net/detect.ts";
+import { answersTls } from "../net/answers-tls.ts";
 import type { TlsFacts as NetTlsFacts } from "../net/conn.ts";
 import { BodyEncoder } from "../smtp/body.ts";
 import { SmtpError } from "../smtp/errors.ts";
@@ -27,7 +28,13 @@ export interface AttemptOptions {
   baseDir: string;
   adapter?: AdapterName;
   transcript?: Transcript;
+  /** How long a STARTTLS/plain relay may stay silent before its port is tested for implicit TLS
+   * on a second connection (threats.md M2). Default {@link GREETING_SILENCE_MS}. */
+  greetingSilenceMs?: number;
 }
+
+/** Default wait for a greeting before asking the port, on a second connection, whether it speaks TLS. */
+export const GREETING_SILENCE_MS = 2000;
 
 /** How one attempt ended. */
 export interface AttemptResult {
@@ -67,6 +74,34 @@ async function timed<T>(p: Promise<T>, phase: "connect" | "tls", relay: RelayPla
         : "check the host and port and that a firewall lets the connection through",
     });
   }
+}
+
+/** The error when a STARTTLS/plain relay's port speaks TLS first: a config mistake, final (M2). */
+function implicitPortError(relay: RelayPlan, how: string): SmtpError {
+  return new SmtpError({
+    code: "TLS_MODE_MISMATCH",
+    phase: "greeting",
+    temporary: false,
+    message: `${relay.host}:${relay.port} ${how}: this port expects implicit TLS, not ${relay.strategy === "plain" ? "plaintext SMTP" : "STARTTLS"}.`,
+    hint: "use strategy: implicit for this port (or port 587 with strategy: starttls)",
+  });
+}
+
+/**
+ * Resolves once a greeting has stayed away for `afterMs` AND a second connection to the same
+ * port answered a TLS ClientHello; never resolves otherwise (aborted, plaintext, or silence).
+ */
+function implicitPortCheck(relay: RelayPlan, afterMs: number, signal: AbortSignal, t: Transcript | undefined): Promise<true> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(async () => {
+      t?.note(`no greeting after ${afterMs / 1000}s: asking ${relay.host}:${relay.port} on a second connection whether it expects TLS`);
+      const answer = await answersTls(relay.host, relay.port, { timeoutMs: relay.timeouts.connect_ms + relay.timeouts.tls_ms, serverName: relay.security.server_name ?? relay.host, signal });
+      if (signal.aborted) return;
+      t?.note(`the second connection got ${answer === "tls" ? "a TLS answer" : answer === "plaintext" ? "a plaintext answer" : "no answer"}`);
+      if (answer === "tls") resolve(true);
+    }, afterMs);
+    signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  });
 }
 
 /** A write the server does not take within the deadline (it stopped reading) is a TIMEOUT. */
@@ -194,6 +229,11 @@ async function drive(
   let deadline: number | null = null;
   let deadlinePhase = "";
   const queue: Action[] = conn.tls ? session.tlsEstablished({ ...onTls(conn.tls) }) : [];
+  // A STARTTLS/plain relay whose greeting stays away may be an implicit-TLS port (M2): ask it once.
+  const stopCheck = new AbortController();
+  const implicitPort: Promise<true> | null = secure || relay.strategy === "implicit"
+    ? null
+    : implicitPortCheck(relay, opts.greetingSilenceMs ?? GREETING_SILENCE_MS, stopCheck.signal, t);
   try {
     while (true) {
       const action = queue.shift();
@@ -257,7 +297,8 @@ async function drive(
         deadlinePhase = session.phase;
       }
       pendingRead ??= conn.read();
-      const got = await within(pendingRead, Math.max(1, deadline - Date.now()));
+      const got = await within(implicitPort && !receivedAny ? Promise.race([pendingRead, implicitPort]) : pendingRead, Math.max(1, deadline - Date.now()));
+      if (got === true) throw implicitPortError(relay, `sent no greeting, and answered a TLS ClientHello on a second connection`);
       if (got === TIMED_OUT) {
         queue.push(...session.timeout());
         continue;
@@ -268,13 +309,9 @@ async function drive(
         continue;
       }
       if (!receivedAny && !secure && relay.strategy !== "implicit" && (got[0] === 0x15 || got[0] === 0x16)) {
-        throw new SmtpError({
-          code: "TLS_MODE_MISMATCH",
-          phase: "greeting",
-          message: `${relay.host}:${relay.port} answered with TLS bytes instead of an SMTP greeting: this port expects implicit TLS.`,
-          hint: "use strategy: implicit for this port (or port 587 with strategy: starttls)",
-        });
+        throw implicitPortError(relay, "answered with TLS bytes instead of an SMTP greeting");
       }
+      if (!receivedAny) stopCheck.abort(); // a greeting began: no second connection
       receivedAny = true;
       t?.received(got, secure);
       const next = session.receive(got);
@@ -282,6 +319,7 @@ async function drive(
       queue.push(...next);
     }
   } finally {
+    stopCheck.abort();
     conn.close();
   }
 }

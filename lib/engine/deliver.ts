@@ -27,6 +27,8 @@ export interface DeliverOptions {
   random?: () => number;
   /** Milliseconds clock for `max_total` (tests may fake it). */
   now?: () => number;
+  /** Silence before a STARTTLS/plain relay's port is tested for implicit TLS (default 2 s; tests shorten it). */
+  greetingSilenceMs?: number;
 }
 
 const MIN_TLS_RANK = { "1.2": 2, "1.3": 3 } as const;
@@ -91,7 +93,7 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
         t?.note(`try ${n} of ${relay.retry.attempts} on ${relay.relay} in ${wait} ms, for ${pending.join(", ")}`);
         await sleep(wait);
       }
-      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, adapter: options.adapter, transcript: t });
+      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, adapter: options.adapter, transcript: t, greetingSilenceMs: options.greetingSilenceMs });
       last = { relay, r };
       attempts.push({ relay: relay.relay, server, error: r.error ?? (r.session?.error?.toJSON() as unknown as DeliveryError | undefined) ?? null });
       const delivered = r.error === null; // the final dot got 2xx for this try's accepted recipients

@@ -97,6 +97,8 @@ export interface Row {
   refusedBy?: AdapterName[];
   envelope?: { from: string; to: string[] };
   message?: Uint8Array;
+  /** Silence before the port is tested for implicit TLS (M2); default: longer than any row's timeouts. */
+  greetingSilenceMs?: number;
 }
 
 /** What a run produced, for reports. */
@@ -107,10 +109,10 @@ export interface Outcome {
 }
 
 /** Sends one transaction, returning the result and the elapsed time. */
-export async function send(tx: TransactionPlan, adapter: AdapterName, message: Uint8Array = MESSAGE): Promise<Outcome> {
+export async function send(tx: TransactionPlan, adapter: AdapterName, message: Uint8Array = MESSAGE, greetingSilenceMs = 60_000): Promise<Outcome> {
   const transcript = new Transcript();
   const t0 = Date.now();
-  const result = await deliver(tx, messageFromBytes(message), { baseDir: "/tmp", adapter, transcript });
+  const result = await deliver(tx, messageFromBytes(message), { baseDir: "/tmp", adapter, transcript, greetingSilenceMs });
   return { result, ms: Date.now() - t0, transcript };
 }
 
@@ -125,7 +127,7 @@ export async function runRow(row: Row, adapter: AdapterName): Promise<Outcome> {
   const srv = await startHostile({ maxLifetimeMs: 20_000, ...row.server });
   try {
     const tx = plan(makeConfig({ r: { port: srv.port, snippet: row.relay } }), "r", row.envelope);
-    const out = await send(tx, adapter, row.message);
+    const out = await send(tx, adapter, row.message, row.greetingSilenceMs);
     await settle(srv);
     const refused = row.refusedBy?.includes(adapter) ?? false;
     check(row, refused ? refusalExpect : row.expect, srv, out, adapter);
