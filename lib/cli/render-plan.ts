@@ -1,5 +1,6 @@
 /** Human rendering of plans: a reviewer reads these in a pull request. */
 import type { ConfigPlan, EnvelopePlan, RelayPlan } from "../plan/types.ts";
+import { worstCase } from "../engine/budget.ts";
 
 /** Lays out rows as aligned columns. */
 function table(rows: string[][]): string {
@@ -31,6 +32,12 @@ function relayRow(r: RelayPlan): string[] {
 
 const header = ["RELAY", "SERVER", "STRATEGY", "SECURITY", "AUTH"];
 
+/** "; gives up within 187s (3 tries) if the server stalls; retry.max_total 300s bounds the send" */
+function worstLine(r: RelayPlan): string {
+  const w = worstCase(r);
+  return `; a server that stalls holds the send at most ${w.ms / 1000}s (${w.tries} tr${w.tries === 1 ? "y" : "ies"}); retry.max_total ${r.retry.max_total_ms / 1000}s bounds the whole send, failover included`;
+}
+
 /** All routes and relays of a config. */
 export function renderConfigPlan(plan: ConfigPlan, file: string): string {
   const lines = [`Plan for ${file}`, "", "Routes (first match wins):"];
@@ -41,7 +48,7 @@ export function renderConfigPlan(plan: ConfigPlan, file: string): string {
     lines.push(`  ${i + 1}. ${r.name}: ${match}`, `     via ${r.via.join(" → ")}`);
   });
   lines.push("", "Relays:", table([header, ...Object.values(plan.relays).map(relayRow)]));
-  const t = Object.values(plan.relays).map((r) => `  ${r.relay}: connect ${r.timeouts.connect_ms / 1000}s, greeting ${r.timeouts.greeting_ms / 1000}s, tls ${r.timeouts.tls_ms / 1000}s, command ${r.timeouts.command_ms / 1000}s, data ${r.timeouts.data_ms / 1000}s, final dot ${r.timeouts.dot_ms / 1000}s; ${r.retry.attempts} attempt${r.retry.attempts === 1 ? "" : "s"}, backoff ${r.retry.backoff_ms / 1000}s up to ${r.retry.max_backoff_ms / 1000}s`);
+  const t = Object.values(plan.relays).map((r) => `  ${r.relay}: connect ${r.timeouts.connect_ms / 1000}s, greeting ${r.timeouts.greeting_ms / 1000}s, tls ${r.timeouts.tls_ms / 1000}s, command ${r.timeouts.command_ms / 1000}s, data ${r.timeouts.data_ms / 1000}s, final dot ${r.timeouts.dot_ms / 1000}s; ${r.retry.attempts} attempt${r.retry.attempts === 1 ? "" : "s"}, backoff ${r.retry.backoff_ms / 1000}s up to ${r.retry.max_backoff_ms / 1000}s${worstLine(r)}`);
   lines.push("", "Timeouts and retries:", ...t);
   return lines.join("\n") + "\n";
 }

@@ -1,6 +1,9 @@
 /**
  * One transaction over its route's relays. Per relay: up to `retry.attempts` tries with
- * exponential backoff and jitter, bounded by `retry.max_total`, for temporary failures; recipients
+ * exponential backoff and jitter for temporary failures (a TLS handshake timeout is not retried on
+ * the same relay); `retry.max_total`, counted from the first try, bounds the whole transaction,
+ * failover included: no try starts and no wait would end past it (a try under way runs to its
+ * own timeouts, see {@link worstCase}); recipients
  * refused with 4xx are retried alone, accepted ones are never sent again, 5xx ones are final. Then
  * the next relay (failover) on connection, TLS and temporary failures; after a security failure of
  * a `tls: required` relay only a relay whose own policy is as strict — never a weaker one.
@@ -10,6 +13,7 @@
 import type { AdapterName } from "../net/conn.ts";
 import type { RelayPlan, TransactionPlan } from "../plan/types.ts";
 import { type AttemptResult, runAttempt } from "./attempt.ts";
+import { backoffDelay } from "./budget.ts";
 import { SECURITY_CODES } from "./errors.ts";
 import type { Transcript } from "./transcript.ts";
 import type { AttemptSummary, DeliveryError, MessageSource, TransactionResult } from "./types.ts";
@@ -31,6 +35,8 @@ export interface DeliverOptions {
   greetingSilenceMs?: number;
 }
 
+export { backoffDelay, worstCase } from "./budget.ts";
+
 const MIN_TLS_RANK = { "1.2": 2, "1.3": 3 } as const;
 
 /** True when `next` demands at least what `failed` demanded (TLS required, verified or pinned, same minimum version or higher). */
@@ -41,16 +47,15 @@ export function atLeastAsStrict(next: RelayPlan, failed: RelayPlan): boolean {
   return nextRequired && authenticated && MIN_TLS_RANK[n.min_tls] >= MIN_TLS_RANK[f.min_tls];
 }
 
-/** The wait before try number `n + 1` (n ≥ 1): doubling from `backoff`, capped, with equal jitter. */
-export function backoffDelay(relay: RelayPlan, n: number, random: () => number): number {
-  const base = Math.min(relay.retry.max_backoff_ms, relay.retry.backoff_ms * 2 ** (n - 1));
-  return Math.round(base / 2 + (base / 2) * random());
-}
+
 
 /** Whether the same relay is worth another try after this failure. */
 function retryable(error: DeliveryError, relay: RelayPlan): boolean {
   if (error.code === "DELIVERY_UNKNOWN") return relay.retry.delivery_unknown === "resend";
   if (SECURITY_CODES.has(error.code)) return false;
+  // A server that accepts STARTTLS (or the connection) and then never completes the handshake
+  // does the same on the next try (C8): the next relay may do better, this one will not.
+  if (error.code === "TIMEOUT" && error.phase === "tls") return false;
   return error.temporary;
 }
 
@@ -78,15 +83,16 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
   const refused = new Map<string, { address: string; code: number; text: string }>();
   let pending = [...tx.recipients];
   let last: { relay: RelayPlan; r: AttemptResult } | undefined;
+  // retry.max_total bounds the whole send, failover included: no try starts and no wait ends past it.
+  const started = now();
 
   relays: for (let i = 0; i < tx.relays.length; i++) {
     const relay = tx.relays[i];
     const server = { host: relay.host, port: relay.port, strategy: relay.strategy };
-    const started = now();
     for (let n = 1; n <= relay.retry.attempts; n++) {
       if (n > 1) {
         const wait = backoffDelay(relay, n - 1, random);
-        if (now() - started + wait > relay.retry.max_total_ms) {
+        if (now() - started + wait >= relay.retry.max_total_ms) {
           t?.note(`no more tries on ${relay.relay}: retry.max_total (${relay.retry.max_total_ms / 1000}s) would be exceeded`);
           break;
         }
@@ -119,6 +125,10 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
     const next = tx.relays[i + 1];
     const lastError = last?.r.error;
     if (!next || (lastError && !mayFailOver(lastError, relay, next))) break;
+    if (now() - started >= next.retry.max_total_ms) {
+      t?.note(`not trying ${next.relay}: retry.max_total (${next.retry.max_total_ms / 1000}s) is used up`);
+      break;
+    }
     t?.note(`trying the next relay of route ${tx.route}: ${next.relay}`);
   }
 

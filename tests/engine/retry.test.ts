@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { deliver } from "../../lib/engine/deliver.ts";
+import { deliver, worstCase } from "../../lib/engine/deliver.ts";
 import { messageFromBytes } from "../../lib/engine/message-source.ts";
 import { parseConfig } from "../../lib/config/load.ts";
 import { planEnvelope } from "../../lib/plan/compile.ts";
@@ -107,5 +107,63 @@ describe("retries", () => {
     assert.equal(result.ok, true, JSON.stringify(result.error));
     assert.equal(server.connectionCount, 2);
     assert.equal(server.received.bodies.length, 2, "the user accepted a possible duplicate");
+  });
+
+  test("retry.max_total bounds the whole send, failover included: the backup gets only what is left", async () => {
+    // Both relays answer 451 to MAIL. backoff 1 s (no jitter), max_total 1.5 s on the fake clock:
+    // the first relay gets try 1, a 1 s wait, try 2; the backup then has 0.5 s left: one try, no
+    // wait. (Counted per relay, as before, the backup would get two tries.)
+    srv = await startHostile({ starttls: false, rules: [{ on: "MAIL", reply: "451 4.3.0 later" }] });
+    const backup = await startHostile({ starttls: false, rules: [{ on: "MAIL", reply: "451 4.3.0 later" }] });
+    try {
+      const relay = (port: number) => `{ host: 127.0.0.1, port: ${port}, strategy: plain, security: { tls: none }, timeouts: { greeting: 2s, command: 2s }, retry: { attempts: 3, backoff: 1s, max_backoff: 1s, max_total: 1500ms } }`;
+      const loaded = parseConfig(`version: 1\nrelays:\n  a: ${relay(srv.port)}\n  b: ${relay(backup.port)}\nroutes: [{ name: r, via: [a, b] }]\n`, "/tmp/retry.yaml");
+      assert.ok(loaded.config, JSON.stringify(loaded.problems));
+      const tx = planEnvelope(loaded.config, { from: "s@sender.example", to: ["a@rcpt.example"] }).transactions[0];
+      const sleeps: number[] = [];
+      let clock = 0;
+      const result = await deliver(tx, messageFromBytes(new TextEncoder().encode("Subject: r\r\n\r\nbody\r\n")), {
+        baseDir: "/tmp", sleep: async (ms) => void (sleeps.push(ms), (clock += ms)), random: () => 1, now: () => clock,
+      });
+      assert.equal(result.error?.code, "TEMPORARY_FAILURE");
+      assert.deepEqual(sleeps, [1000]);
+      assert.equal(srv.connectionCount, 2);
+      assert.equal(backup.connectionCount, 1);
+      assert.deepEqual(result.attempts.map((a) => a.relay), ["a", "a", "b"]);
+    } finally {
+      await backup.close();
+    }
+  });
+
+  test("max_total already used up: the next relay is not tried at all", async () => {
+    srv = await startHostile({ starttls: false, rules: [{ on: "MAIL", reply: "451 4.3.0 later" }] });
+    const backup = await startHostile({ starttls: false });
+    try {
+      const relay = (port: number) => `{ host: 127.0.0.1, port: ${port}, strategy: plain, security: { tls: none }, timeouts: { greeting: 2s, command: 2s }, retry: { attempts: 1, max_total: 10s } }`;
+      const loaded = parseConfig(`version: 1\nrelays:\n  a: ${relay(srv.port)}\n  b: ${relay(backup.port)}\nroutes: [{ name: r, via: [a, b] }]\n`, "/tmp/retry.yaml");
+      assert.ok(loaded.config, JSON.stringify(loaded.problems));
+      const tx = planEnvelope(loaded.config, { from: "s@sender.example", to: ["a@rcpt.example"] }).transactions[0];
+      let reads = 0; // a clock that jumps 10 s once the first try is under way
+      const result = await deliver(tx, messageFromBytes(new TextEncoder().encode("Subject: r\r\n\r\nbody\r\n")), {
+        baseDir: "/tmp", sleep: async () => {}, now: () => (reads++ === 0 ? 0 : 10_000),
+      });
+      assert.equal(result.error?.code, "TEMPORARY_FAILURE");
+      assert.equal(backup.connectionCount, 0, "no try starts past max_total");
+      assert.deepEqual(result.attempts.map((a) => a.relay), ["a"]);
+    } finally {
+      await backup.close();
+    }
+  });
+
+  test("worstCase: what `plan` states per relay (tries within max_total, each waiting out its longest timeout)", () => {
+    const relayOf = (retry: string) => {
+      const loaded = parseConfig(`version: 1\nrelays:\n  h: { host: 127.0.0.1, port: 2525, strategy: plain, security: { tls: none }, timeouts: { connect: 10s, greeting: 30s, tls: 20s, command: 60s }, retry: ${retry} }\nroutes: [{ name: r, via: [h] }]\n`, "/tmp/retry.yaml");
+      assert.ok(loaded.config, JSON.stringify(loaded.problems));
+      return planEnvelope(loaded.config, { from: "s@sender.example", to: ["a@rcpt.example"] }).transactions[0].relays[0];
+    };
+    assert.deepEqual(worstCase(relayOf("{ attempts: 3, backoff: 1s, max_backoff: 60s }")), { ms: 3 * 70_000 + 1000 + 2000, tries: 3 });
+    assert.deepEqual(worstCase(relayOf("{ attempts: 3, backoff: 1s, max_total: 142s }")), { ms: 2 * 70_000 + 1000, tries: 2 }, "a wait that would reach max_total starts no try");
+    assert.deepEqual(worstCase(relayOf("{ attempts: 3, backoff: 1s, max_total: 2s }")), { ms: 70_000, tries: 1 }, "max_total counts the tries too");
+    assert.deepEqual(worstCase(relayOf("{ attempts: 1 }")), { ms: 70_000, tries: 1 });
   });
 });

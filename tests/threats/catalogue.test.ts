@@ -283,6 +283,17 @@ const rows: Row[] = [
     expect: { code: "TIMEOUT", phase: "tls", failClosed: true, maxMs: 2500 },
   },
   {
+    id: "C8/no-retry", title: "220 to STARTTLS, then silence: not retried on the same relay",
+    server: { rules: [{ on: "STARTTLS", starttls: "silent" }] },
+    relay: `${REQUIRED}, timeouts: { tls: 1s }, retry: { attempts: 3, backoff: 10ms }`,
+    expect: {
+      code: "TIMEOUT", phase: "tls", failClosed: true,
+      extra(_srv, result) {
+        assert.equal(result.attempts.length, 1, "one try: a stalled handshake stalls again");
+      },
+    },
+  },
+  {
     id: "C9/with", title: "client certificate required, client_cert given: succeeds",
     server: { tls: { requireClientCert: true } },
     relay: starttlsWith(`client_cert: { cert: ${pki.client.cert.path}, key: ${pki.client.key.path} }`),
