@@ -17,6 +17,8 @@ export type * from "./lib/plan/types.ts";
 export { runCli } from "./lib/cli/main.ts";
 
 if (import.meta.main) {
+  // A reader that went away (EPIPE) must not turn a finished command into a crash: the exit status stands.
+  for (const stream of [process.stdout, process.stderr]) stream.on?.("error", () => {});
   const code = await runCli(process.argv.slice(2), {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),

@@ -3,11 +3,12 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { Buffer } from "node:buffer";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { runCli } from "../lib/cli/main.ts";
+import { openOutputFile } from "../lib/cli/output-file.ts";
 import { type Sink, startSink } from "../lib/demo/sink.ts";
 
 /** Where sends of this file keep undelivered mail: never the user's real outbox. */
@@ -132,6 +133,87 @@ describe("send", () => {
     assert.ok(result.error.hint.endsWith(`run: mailplan probe --config ${strict} --relay st  (explains the server's TLS and writes the relay for it)`), result.error.hint);
     assert.equal(sink.received().length, before);
   });
+});
+
+describe("a delivered message is never reported as failed (issue 8 §5, threats.md F4)", () => {
+  const sendArgs = (...more: string[]) => ["send", "--config", config, "--from", "a@sender.example", "--to", "x@one.example", "--subject", "s", "--text", "t", ...more];
+
+  test("--transcript into a missing folder: USAGE before connecting, nothing sent", async () => {
+    const before = sink.received().length;
+    const r = await cli(...sendArgs("--transcript", join(dir, "missing", "t.txt"), "--json"));
+    assert.equal(r.code, 64, r.out);
+    const { error } = JSON.parse(r.out);
+    assert.equal(error.code, "USAGE");
+    assert.match(error.message, /--transcript .*missing.*the folder .* does not exist/);
+    assert.equal(sink.received().length, before, "the server got nothing");
+  });
+
+  test("--transcript at a symbolic link: refused before connecting, the link's target untouched", async () => {
+    const target = join(dir, "link-target.txt");
+    writeFileSync(target, "keep me\n");
+    const link = join(dir, "t-link.txt");
+    symlinkSync(target, link);
+    const dangling = join(dir, "t-dangling.txt");
+    symlinkSync(join(dir, "would-be-created.txt"), dangling);
+    const before = sink.received().length;
+    for (const path of [link, dangling]) {
+      const r = await cli(...sendArgs("--transcript", path));
+      assert.equal(r.code, 64, r.out + r.err);
+      assert.match(r.err, /is a symbolic link, and mailplan never writes through one/);
+    }
+    assert.equal(sink.received().length, before, "the server got nothing");
+    assert.equal(readFileSync(target, "utf8"), "keep me\n");
+    assert.equal(existsSync(join(dir, "would-be-created.txt")), false);
+    assert.ok(lstatSync(link).isSymbolicLink());
+  });
+
+  test("--transcript is created 0600 (and an existing file is set to 0600)", async () => {
+    const fresh = join(dir, "t-fresh.txt");
+    const old = join(dir, "t-old.txt");
+    writeFileSync(old, "old\n", { mode: 0o644 });
+    for (const path of [fresh, old]) {
+      const r = await cli(...sendArgs("--transcript", path));
+      assert.equal(r.code, 0, r.out + r.err);
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      assert.match(readFileSync(path, "utf8"), /^-> STARTTLS$/m);
+    }
+  });
+
+  test("stdout gone after the 250 (EPIPE): still exit 0", async () => {
+    const before = sink.received().length;
+    let err = "";
+    const code = await runCli(sendArgs("--json"), {
+      out: () => {
+        throw Object.assign(new Error("write EPIPE"), { code: "EPIPE" });
+      },
+      err: (t) => void (err += t),
+      env: { MAILPLAN_OUTBOX: testOutbox },
+    });
+    assert.equal(code, 0, err);
+    assert.equal(sink.received().length, before + 1);
+  });
+
+  test("a transcript that cannot be written after the send is a warning, not a failure", () => {
+    const out = openOutputFile(join(dir, "t-warn.txt"), "--transcript");
+    out.close(); // the descriptor is gone: the write fails as a full disk would
+    assert.match(out.write("text") ?? "", /^could not write --transcript .*t-warn\.txt: /);
+  });
+
+  for (const runtime of ["bun", "deno"] as const) {
+    test(`as a program on ${runtime}: a closed stdout pipe does not change exit 0`, async () => {
+      const args = runtime === "bun" ? ["run"] : ["run", "-A"];
+      const before = sink.received().length;
+      const child = spawn(join(root, "node_modules", ".bin", runtime), [...args, join(root, "mod.ts"), ...sendArgs("--json")], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", MAILPLAN_OUTBOX: testOutbox },
+      });
+      child.stdout.destroy(); // nobody reads the result: writing it fails with EPIPE
+      let err = "";
+      child.stderr.on("data", (d) => (err += d));
+      const code = await new Promise((r) => child.on("exit", r));
+      assert.equal(code, 0, err);
+      assert.equal(sink.received().length, before + 1);
+    });
+  }
 });
 
 describe("send --message - (stdin) as a program", () => {

@@ -1,5 +1,4 @@
 /** `send`: compose or read the message, plan it, deliver it, report as text or the contract's JSON. */
-import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { outboxDir } from "../outbox/dir.ts";
 import { probeHint } from "../probe/hint.ts";
@@ -15,6 +14,7 @@ import { availableAdapters } from "../net/detect.ts";
 import { listFlag, parseFlags, required } from "./args.ts";
 import { requireConfig } from "./commands.ts";
 import type { CliIo } from "./io.ts";
+import { openOutputFile, type OutputFile } from "./output-file.ts";
 import { renderSendResult } from "./render-result.ts";
 import { runSend, type SendResult } from "./send-run.ts";
 
@@ -100,18 +100,37 @@ export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterab
   }
   const transcript = new Transcript();
   if (values.verbose) transcript.onLine = (l) => io.err(`${l.dir} ${l.text}\n`);
+  let transcriptFile: OutputFile | undefined;
   try {
     if (values.queue && values["no-queue"]) throw new MailplanError("USAGE", "--queue and --no-queue contradict each other.", "use one of them");
     const outbox = values["no-queue"] ? undefined : { dir: outboxDir(loaded.config.outbox, loaded.baseDir, io.env), config: resolve(loaded.file) };
-    const result = await runSend({
+    // Every output file is opened now, before connecting: after the server's 250 nothing local may fail the send.
+    if (values.transcript !== undefined) transcriptFile = openOutputFile(values.transcript, "--transcript");
+    const result: SendOutput = await runSend({
       config: loaded.config, baseDir: loaded.baseDir, envelope: { from: parseMailbox(from, "sender").address, recipients }, message,
       route: values.route, adapter, transcript, outbox, queueOnly: values.queue,
     });
-    if (values.transcript) writeFileSync(values.transcript, transcript.toString(), { mode: 0o600 });
+    // From here on the outcome is fixed: local trouble becomes a warning, never a different exit status.
+    const warnings = [transcriptFile?.write(transcript.toString())].filter((w): w is string => !!w);
+    if (warnings.length) result.warnings = warnings;
     withProbeHints(result, resolve(loaded.file));
-    io.out(values.json ? JSON.stringify(result, null, 2) + "\n" : renderSendResult(result));
+    report(() => io.out(values.json ? JSON.stringify(result, null, 2) + "\n" : renderSendResult(result)));
+    if (!values.json) for (const w of warnings) report(() => io.err(`warning: ${w}\n`));
     return exitStatus(result);
   } finally {
+    transcriptFile?.close();
     await dispose();
+  }
+}
+
+/** The result as printed: the contract's result, plus `warnings` when a local step failed after the send. */
+type SendOutput = SendResult & { warnings?: string[] };
+
+/** Prints, treating a closed stdout/stderr (EPIPE, EBADF) as a reader who left: the exit status stands. */
+function report(print: () => void): void {
+  try {
+    print();
+  } catch {
+    // Nobody is reading; the exit status still tells a script what happened.
   }
 }
