@@ -27,7 +27,7 @@ routes: [{ name: r, via: [h] }]
     });
     assert.equal(code, 69);
     const printed = out + err;
-    assert.match(out, /NOT SENT via route r: REJECTED \(phase mail\)/);
+    assert.match(err, /NOT SENT via route r: REJECTED \(phase mail\)/); // a failure goes to stderr
     assert.match(printed, /\\x1b\[2J\\x1b\]0;pwned\\x07 go away\\x00 now/);
     assert.doesNotMatch(printed, /[\x00\x07\x1b]/);
     assert.doesNotMatch(readFileSync(join(dir, "t.txt"), "utf8"), /[\x00\x07\x1b]/);

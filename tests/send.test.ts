@@ -9,6 +9,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { runCli } from "../lib/cli/main.ts";
 import { openOutputFile } from "../lib/cli/output-file.ts";
+import { renderSendResult } from "../lib/cli/render-result.ts";
+import type { TransactionResult } from "../lib/engine/types.ts";
 import { type Sink, startSink } from "../lib/demo/sink.ts";
 
 /** Where sends of this file keep undelivered mail: never the user's real outbox. */
@@ -214,6 +216,59 @@ describe("a delivered message is never reported as failed (issue 8 §5, threats.
       assert.equal(sink.received().length, before + 1);
     });
   }
+});
+
+describe("output a script and a person can rely on (issue 9)", () => {
+  const sendArgs = (cfg: string, ...more: string[]) => ["send", "--config", cfg, "--from", "a@sender.example", "--to", "x@one.example", "--subject", "s", "--text", "t", ...more];
+
+  test("a failed send prints on stderr, nothing on stdout (`>/dev/null` still shows it)", async () => {
+    const strict = join(dir, "strict-stderr.yaml");
+    writeFileSync(strict, readFileSync(config, "utf8").replace("ca: ./ca.pem, ", ""));
+    const r = await cli(...sendArgs(strict));
+    assert.equal(r.code, 76);
+    assert.equal(r.out, "");
+    assert.match(r.err, /^NOT SENT via route one: CERT_UNTRUSTED \(phase tls\)/);
+  });
+
+  test("--quiet prints nothing on success, human or --json; a failure is still printed", async () => {
+    for (const more of [[], ["--json"]]) {
+      const r = await cli(...sendArgs(config, "--quiet", ...more));
+      assert.equal(r.code, 0, r.err);
+      assert.deepEqual([r.out, r.err], ["", ""]);
+    }
+    const strict = join(dir, "strict-quiet.yaml");
+    writeFileSync(strict, readFileSync(config, "utf8").replace("ca: ./ca.pem, ", ""));
+    const failed = await cli(...sendArgs(strict, "--quiet"));
+    assert.equal(failed.code, 76);
+    assert.match(failed.err, /CERT_UNTRUSTED/);
+  });
+
+  test("a missing { env: } secret is a config error found before connecting, not a connect failure", async () => {
+    const noEnv = join(dir, "no-env.yaml");
+    writeFileSync(noEnv, readFileSync(config, "utf8").replaceAll("password: { file: ./pw }", "password: { env: MAILPLAN_TEST_UNSET_SECRET }"));
+    const before = sink.received().length;
+    const human = await cli(...sendArgs(noEnv));
+    assert.equal(human.code, 78, human.err);
+    assert.match(human.err, /^NOT SENT via route one: CONFIG_INVALID \(found before connecting; nothing was sent\) at relay st/);
+    assert.doesNotMatch(human.err, /phase connect/);
+    assert.match(human.err, /The environment variable MAILPLAN_TEST_UNSET_SECRET is not set/);
+    const json = await cli(...sendArgs(noEnv, "--json"));
+    const { error } = JSON.parse(json.out);
+    assert.deepEqual([error.code, error.phase, error.temporary], ["CONFIG_INVALID", "connect", false], "phase stays within the contract's list");
+    assert.equal(sink.received().length, before);
+  });
+
+  test("retries of a relay tried first are one line with the count", () => {
+    const server = { host: "127.0.0.1", port: 25, strategy: "starttls" as const };
+    const busy = { code: "TEMPORARY_FAILURE" as const, phase: "mail" as const, temporary: true, message: "The server said 451 busy.", hint: "" };
+    const result: TransactionResult = {
+      ok: true, route: "r", relay: "b", server: { ...server, port: 26 }, tls: null, accepted: ["x@one.example"], rejected: [],
+      response: { code: 250, text: "ok" }, messageId: null,
+      attempts: [{ relay: "a", server, error: busy }, { relay: "a", server, error: busy }, { relay: "a", server, error: busy }, { relay: "b", server: { ...server, port: 26 }, error: null }],
+    };
+    const tried = renderSendResult(result).split("\n").filter((l) => l.includes("tried first"));
+    assert.deepEqual(tried, ["  tried first: a (127.0.0.1:25), 3 times: TEMPORARY_FAILURE: The server said 451 busy."]);
+  });
 });
 
 describe("send --message - (stdin) as a program", () => {

@@ -48,7 +48,7 @@ Every command takes --help. Exit status: 0 ok, 64 bad command line, 65 bad messa
   send: `Usage: mailplan send --config FILE [--route NAME] --from ADDR --to ADDR[,ADDR…] [--cc …] [--bcc …]
                      --subject TEXT (--text TEXT | --text-file F) [--html-file F] [--attach F]…
                    | --message FILE.eml          (a complete RFC 5322 message; - reads stdin)
-                     [--json] [--transcript FILE] [--verbose] [--net bun|node-tls|deno]
+                     [--json] [--quiet] [--transcript FILE] [--verbose] [--net bun|node-tls|deno]
 
 Sends one message along the plan of the config: recipients that take different routes go in
 separate transactions, each relay of a route is tried in order (failover), and every route's
@@ -60,12 +60,18 @@ Options:
   --subject, --text, --text-file, --html-file, --attach   build a minimal correct message
   --message FILE.eml   send a raw message unchanged except line endings
   --route NAME         use this route for every recipient instead of matching
-  --json               print the contract's result object
-  --transcript FILE    write the conversation (-> sent, <- received, ~> <~ over TLS), secrets redacted
+  --json               print the contract's result object (on stdout, success or not)
+  --quiet              print nothing when the send succeeds (failures and warnings still go to stderr)
+  --transcript FILE    write the conversation (-> sent, <- received, ~> <~ over TLS), secrets redacted;
+                       created 0600, checked before connecting, never written through a symbolic link
   --verbose            print the conversation to stderr as it happens
   --net ADAPTER        socket adapter: bun (default under Bun), node-tls (default under Deno), deno
   --queue              store the message in the outbox without trying (exit 75); outbox flush sends it
   --no-queue           do not store a temporary failure in the outbox (report it only)
+
+A success is printed on stdout, a failure and any warning on stderr (so \`>/dev/null\` in cron
+still shows them). Once the server has accepted the message, nothing local (a transcript that
+cannot be written, a closed stdout) changes the exit status: it is a warning.
 
 A temporary failure that outlasts the retries stores the message (pending recipients only) in the
 outbox: the result carries "queued": { "id": … } and the exit status is 75.

@@ -1,5 +1,10 @@
-/** Human output of `send`: what happened, in a few lines; server text is escaped before printing. */
-import type { TransactionResult } from "../engine/types.ts";
+/**
+ * Human output of `send`: what happened, in a few lines; server text is escaped before printing.
+ * A failure found before any connection (a missing secret, an invalid message) says so instead of
+ * naming a session phase: JSON keeps `error.phase: "connect"` (the contract's list has no earlier
+ * phase; `connect` is where the attempt stopped), the words do not pretend a connection was made.
+ */
+import type { AttemptSummary, DeliveryError, TransactionResult } from "../engine/types.ts";
 import { safeText } from "./io.ts";
 import type { SendResult } from "./send-run.ts";
 
@@ -9,7 +14,7 @@ function one(r: TransactionResult): string[] {
   const lines: string[] = [];
   if (r.ok) lines.push(`sent via route ${r.route}, relay ${where}, ${tls}`);
   else if (r.error?.code === "RECIPIENTS_REJECTED") lines.push(`sent to some recipients only via route ${r.route}, relay ${where}, ${tls}`);
-  else lines.push(`NOT SENT via route ${r.route}: ${r.error?.code} (phase ${r.error?.phase}) at relay ${where}`);
+  else lines.push(`NOT SENT via route ${r.route}: ${r.error?.code} (${whereItStopped(r.error)}) at relay ${where}`);
   if (r.accepted.length) lines.push(`  accepted: ${r.accepted.join(", ")}`);
   for (const x of r.rejected) lines.push(`  rejected: ${x.address} (${x.code} ${safeText(x.text)})`);
   if (r.response) lines.push(`  server: ${r.response.code} ${safeText(r.response.text)}`);
@@ -17,9 +22,32 @@ function one(r: TransactionResult): string[] {
     lines.push(`  ${safeText(r.error.message)}`);
     if (r.error.hint) lines.push(`  hint: ${safeText(r.error.hint)}`);
   }
-  const failed = r.attempts.filter((a) => a.error && a.relay !== r.relay);
-  for (const a of failed) lines.push(`  tried first: ${a.relay} (${a.server.host}:${a.server.port}): ${a.error!.code}: ${safeText(a.error!.message)}`);
+  for (const [a, times] of triedFirst(r)) {
+    lines.push(`  tried first: ${a.relay} (${a.server.host}:${a.server.port})${times > 1 ? `, ${times} times` : ""}: ${a.error!.code}: ${safeText(a.error!.message)}`);
+  }
   return lines;
+}
+
+/** Codes that are found before anything is connected: they have no session phase to name. */
+const BEFORE_CONNECTING = new Set(["CONFIG_INVALID", "MESSAGE_INVALID", "NO_ROUTE", "USAGE"]);
+
+/** "phase ehlo", or "found before connecting" for a config or message problem. */
+export function whereItStopped(error: DeliveryError | undefined): string {
+  if (error && BEFORE_CONNECTING.has(error.code) && error.phase === "connect") return "found before connecting; nothing was sent";
+  return `phase ${error?.phase}`;
+}
+
+/** Failed attempts on relays other than the last one, identical ones counted once (retries). */
+function triedFirst(r: TransactionResult): [AttemptSummary, number][] {
+  const groups = new Map<string, [AttemptSummary, number]>();
+  for (const a of r.attempts) {
+    if (!a.error || a.relay === r.relay) continue;
+    const key = JSON.stringify([a.relay, a.error.code, a.error.message]);
+    const g = groups.get(key);
+    if (g) g[1]++;
+    else groups.set(key, [a, 1]);
+  }
+  return [...groups.values()];
 }
 
 /** Renders a send result for a person. */

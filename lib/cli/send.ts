@@ -34,6 +34,7 @@ const FLAGS = {
   json: { type: "boolean" },
   transcript: { type: "string" },
   verbose: { type: "boolean" },
+  quiet: { type: "boolean" },
   net: { type: "string" },
   queue: { type: "boolean" },
   "no-queue": { type: "boolean" },
@@ -114,7 +115,12 @@ export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterab
     const warnings = [transcriptFile?.write(transcript.toString())].filter((w): w is string => !!w);
     if (warnings.length) result.warnings = warnings;
     withProbeHints(result, resolve(loaded.file));
-    report(() => io.out(values.json ? JSON.stringify(result, null, 2) + "\n" : renderSendResult(result)));
+    // Success on stdout (nothing with --quiet); a failure and every warning on stderr, so that
+    // `>/dev/null` (cron) still shows them. --json: the result on stdout whatever it says.
+    if (values.json) {
+      if (!(values.quiet && result.ok)) report(() => io.out(JSON.stringify(result, null, 2) + "\n"));
+    } else if (!result.ok) report(() => io.err(renderSendResult(result)));
+    else if (!values.quiet) report(() => io.out(renderSendResult(result)));
     if (!values.json) for (const w of warnings) report(() => io.err(`warning: ${w}\n`));
     return exitStatus(result);
   } finally {
