@@ -271,6 +271,65 @@ describe("output a script and a person can rely on (issue 9)", () => {
   });
 });
 
+describe("Deno with fewer permissions than -A (issue 9): the missing one is named, never 'a bug'", () => {
+  /** Runs mod.ts under Deno with exactly these permission flags; the sink runs in this process. */
+  async function denoWith(flags: string[], args: string[], env: Record<string, string> = {}) {
+    const child = spawn(join(root, "node_modules", ".bin", "deno"), ["run", ...flags, join(root, "mod.ts"), ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", MAILPLAN_OUTBOX: testOutbox, ...env },
+    });
+    let out = "", err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const code = await new Promise((r) => child.on("exit", r));
+    return { code, out, err };
+  }
+  const envConfig = () => {
+    const file = join(dir, "env-secret.yaml");
+    writeFileSync(file, readFileSync(config, "utf8").replaceAll("password: { file: ./pw }", "password: { env: MAILPLAN_TEST_PW }"));
+    return file;
+  };
+  const sendArgs = (cfg: string, ...more: string[]) => ["send", "--config", cfg, "--from", "a@sender.example", "--to", "x@one.example", "--subject", "perm", "--text", "t", "--no-queue", ...more];
+
+  test("check needs only --allow-read (the YAML library's debug variables need no --allow-env)", async () => {
+    const none = await denoWith([], ["check", "--config", config]);
+    assert.equal(none.code, 64, none.err);
+    assert.match(none.err, /^mailplan: Deno did not grant mailplan read access to ".*mail\.yaml".*--allow-read=/);
+    const r = await denoWith(["--allow-read"], ["check", "--config", config]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /0 errors/);
+  });
+
+  test("send without --allow-net: USAGE naming --allow-net=HOST:PORT, nothing sent, not queued", async () => {
+    const before = sink.received().length;
+    const r = await denoWith(["--allow-read", "--allow-env"], sendArgs(config, "--json"));
+    assert.equal(r.code, 64, r.out + r.err);
+    const { error } = JSON.parse(r.out);
+    assert.deepEqual([error.code, error.phase, error.temporary], ["USAGE", "connect", false]);
+    assert.match(error.hint, new RegExp(`--allow-net=127\\.0\\.0\\.1:${sink.ports.starttls}`));
+    assert.doesNotMatch(r.out + r.err, /internal error|a bug/i);
+    assert.equal(sink.received().length, before);
+  });
+
+  test("a { env: } secret Deno may not read: named with --allow-env=VAR, not 'not set'", async () => {
+    const r = await denoWith(["--allow-read", "--allow-net"], sendArgs(envConfig()), { MAILPLAN_TEST_PW: "pw-for-send-tests" });
+    assert.equal(r.code, 64, r.out + r.err);
+    assert.match(r.err, /Deno did not grant mailplan env access to "MAILPLAN_TEST_PW"/);
+    assert.match(r.err, /--allow-env=MAILPLAN_TEST_PW/);
+    assert.doesNotMatch(r.err, /internal error|a bug|is not set/i);
+  });
+
+  test("no --allow-sys: the EHLO name falls back to localhost and the send succeeds", async () => {
+    const before = sink.received().length;
+    const r = await denoWith(["--allow-read", "--allow-net=127.0.0.1", "--allow-env=MAILPLAN_TEST_PW"], sendArgs(envConfig(), "--transcript", join(dir, "perm-t.txt")), { MAILPLAN_TEST_PW: "pw-for-send-tests" });
+    assert.equal(r.code, 64, "--transcript needs --allow-write: " + r.err);
+    assert.match(r.err, /--allow-write=/);
+    const ok = await denoWith(["--allow-read", "--allow-net=127.0.0.1", "--allow-env=MAILPLAN_TEST_PW"], sendArgs(envConfig(), "--verbose"), { MAILPLAN_TEST_PW: "pw-for-send-tests" });
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.err, /^-> EHLO localhost$/m);
+    assert.equal(sink.received().length, before + 1);
+  });
+});
+
 describe("send --message - (stdin) as a program", () => {
   for (const runtime of ["bun", "deno"] as const) {
     test(`reads the message from stdin on ${runtime}`, async () => {

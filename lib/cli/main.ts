@@ -1,8 +1,10 @@
 /** The CLI entry: dispatch, `--help`, and turning every failure into one clear paragraph and an exit status. */
 import { MailplanError } from "../codes.ts";
+import { permissionError } from "../permission.ts";
 import { ConfigInvalidError } from "../config/config-error.ts";
 import { formatProblem, problemToJson } from "../config/problem.ts";
 import { suggestion } from "../config/suggest.ts";
+import process from "node:process";
 import { HELP } from "./help.ts";
 import { type CliIo, safeText } from "./io.ts";
 
@@ -25,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const wantsJson = argv.includes("--json");
+  quietDebugEnv();
   try {
     const [command, ...rest] = argv;
     if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -51,11 +54,48 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/**
+ * The `yaml` package reads `process.env.LOG_TOKENS` / `LOG_STREAM` (its debug switches) on every
+ * parse; under Deno without `--allow-env` for them, that read throws, so every config would need
+ * two permissions it has no use for. Those two names read as unset when Deno denies them; every
+ * other variable keeps Deno's answer (a denied secret is still reported as denied).
+ */
+let debugEnvQuieted = false;
+function quietDebugEnv(): void {
+  const deno = (globalThis as { Deno?: { permissions?: { querySync?: (d: { name: string; variable: string }) => { state: string } } } }).Deno;
+  if (!deno?.permissions?.querySync || debugEnvQuieted) return;
+  debugEnvQuieted = true;
+  if (["LOG_TOKENS", "LOG_STREAM"].every((v) => deno.permissions!.querySync!({ name: "env", variable: v }).state === "granted")) return;
+  const env = process.env;
+  const debug = (k: string | symbol) => k === "LOG_TOKENS" || k === "LOG_STREAM";
+  // An empty target: a proxy over Deno's own env proxy would ask it for descriptors (and throw).
+  const quiet = new Proxy({} as NodeJS.ProcessEnv, {
+    get: (_t, k) => debug(k) ? safeGet(env, k as string) : Reflect.get(env, k),
+    has: (_t, k) => Reflect.has(env, k),
+    set: (_t, k, v) => Reflect.set(env, k, v),
+    deleteProperty: (_t, k) => Reflect.deleteProperty(env, k),
+    ownKeys: () => Reflect.ownKeys(env),
+    getOwnPropertyDescriptor: (_t, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(env, k);
+      return d && { ...d, configurable: true };
+    },
+  });
+  Object.defineProperty(process, "env", { value: quiet, configurable: true, writable: true });
+}
+
+function safeGet(env: NodeJS.ProcessEnv, k: string): string | undefined {
+  try {
+    return env[k];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Prints a failure; for commands that send, the JSON error has the contract's full shape (nothing connected yet). */
 function report(e: unknown, wantsJson: boolean, io: CliIo, sending: boolean): number {
   const err = e instanceof MailplanError
     ? e
-    : new MailplanError("USAGE", `Unexpected internal error: ${(e as Error)?.message ?? String(e)}.`, "this is a bug in mailplan; please report it with the command you ran");
+    : permissionError(e) ?? new MailplanError("USAGE", `Unexpected internal error: ${(e as Error)?.message ?? String(e)}.`, "this is a bug in mailplan; please report it with the command you ran");
   const problems = err instanceof ConfigInvalidError ? err.problems : [];
   if (wantsJson) {
     const error = sending

@@ -13,6 +13,7 @@ import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from
 import { dirname, resolve } from "node:path";
 import { Buffer } from "node:buffer";
 import { MailplanError } from "../codes.ts";
+import { permissionError } from "../permission.ts";
 import { safeText } from "./io.ts";
 
 /** An output file opened ahead; `write` never throws. */
@@ -45,6 +46,8 @@ export function openOutputFile(path: string, flag: string): OutputFile {
   try {
     fd = openSync(abs, FLAGS, 0o600);
   } catch (e) {
+    const denied = permissionError(e); // Deno without --allow-write for it: name the flag
+    if (denied) throw denied;
     const code = (e as { code?: string }).code;
     if (code === "ELOOP" || code === "EMLINK") refuse(flag, abs, "is a symbolic link, and mailplan never writes through one", "give the real path, or remove the link");
     if (code === "ENOENT") refuse(flag, abs, `the folder ${safeText(dirname(abs))} does not exist`, "create it first, or choose another path");

@@ -1,4 +1,5 @@
 /** Reading a config file: YAML → validated Config, with every problem located as FILE:LINE:COL. */
+import { permissionError } from "../permission.ts";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { MailplanError } from "../codes.ts";
@@ -57,6 +58,8 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfi
     text = readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as { code?: string }).code;
+    const denied = permissionError(e); // Deno without --allow-read: name the flag, not "(error)"
+    if (denied) throw denied;
     throw new MailplanError(
       "CONFIG_INVALID",
       code === "ENOENT" ? `The config file ${file} does not exist.` : code === "EISDIR" ? `${file} is a folder, not a config file.` : `The config file ${file} cannot be read (${code ?? "error"}).`,

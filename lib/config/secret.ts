@@ -2,6 +2,7 @@
  * Secret references. A plan holds the reference (`{ env }`, `{ file }`), never the value; a
  * literal from the config is kept out of JSON (non-enumerable) and shown as "redacted".
  */
+import { permissionError } from "../permission.ts";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { MailplanError } from "../codes.ts";
@@ -43,7 +44,9 @@ export function resolveSecret(ref: SecretRef, baseDir: string): string {
   if ("file" in ref) {
     try {
       return readFileSync(resolvePath(baseDir, ref.file), "utf8").replace(/\r?\n$/, "");
-    } catch {
+    } catch (e) {
+      const denied = permissionError(e); // Deno without --allow-read for it: name the flag
+      if (denied) throw denied;
       throw new MailplanError("CONFIG_INVALID", `The secret file ${ref.file} cannot be read.`, "paths are relative to the config file; check it exists and is readable");
     }
   }

@@ -121,9 +121,17 @@ function plaintextAuthAllowed(relay: RelayPlan): boolean {
   return relay.security.allow_plaintext_auth || (clear && isLoopback(relay.host));
 }
 
-/** A safe EHLO name: this host's name when it is a dotted host name, else `localhost`. */
+/**
+ * A safe EHLO name: this host's name when it is a dotted host name, else `localhost` — also when
+ * the runtime may not ask (Deno without `--allow-sys=hostname`): a relay that cares sets `helo:`.
+ */
 function defaultHelo(): string {
-  const h = hostname();
+  let h: string;
+  try {
+    h = hostname();
+  } catch {
+    return "localhost";
+  }
   return /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(h) ? h : "localhost";
 }
 

@@ -2,6 +2,7 @@
 import { NetError } from "../net/tls-errors.ts";
 import { type Phase, SmtpError } from "../smtp/errors.ts";
 import { MailplanError } from "../codes.ts";
+import { permissionError } from "../permission.ts";
 import type { DeliveryError } from "./types.ts";
 
 /** Codes that mean "this connection was not safe"; with `tls: required` they limit failover. */
@@ -13,7 +14,13 @@ export const SECURITY_CODES = new Set([
 /** Converts any thrown value into the contract's error object (never a stack trace). */
 export function toDeliveryError(e: unknown, phase: Phase): DeliveryError {
   let out: DeliveryError;
-  if (e instanceof SmtpError) {
+  // Deno refused a permission (net, env for a secret, read for a file), perhaps wrapped by the net
+  // layer: the command line must change; neither retried nor queued.
+  const denied = permissionError(e);
+  if (denied) {
+    const own = e instanceof NetError ? (e.phase === "starttls" ? "tls" : e.phase) : e instanceof SmtpError ? e.phase : phase;
+    out = { code: "USAGE", phase: own, temporary: false, message: denied.message, hint: denied.hint };
+  } else if (e instanceof SmtpError) {
     out = e.toJSON() as unknown as DeliveryError;
   } else if (e instanceof NetError) {
     const code = e.code === "CONNECTION_CLOSED" ? "PROTOCOL_ERROR" : e.code;

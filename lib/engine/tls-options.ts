@@ -4,11 +4,14 @@ import { resolvePath } from "../config/paths.ts";
 import type { RelayPlan } from "../plan/types.ts";
 import type { TlsOptions } from "../net/conn.ts";
 import { SmtpError } from "../smtp/errors.ts";
+import { permissionError } from "../permission.ts";
 
 function readPem(baseDir: string, path: string, what: string): string {
   try {
     return readFileSync(resolvePath(baseDir, path), "utf8");
-  } catch {
+  } catch (e) {
+    const denied = permissionError(e);
+    if (denied) throw denied;
     throw new SmtpError({ code: "CONFIG_INVALID", phase: "connect", message: `The ${what} file ${path} cannot be read.`, hint: "paths are relative to the config file; run mailplan check" });
   }
 }

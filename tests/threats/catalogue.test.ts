@@ -328,15 +328,15 @@ const rows: Row[] = [
     relay: IMPLICIT,
     expect: { code: "TLS_MODE_MISMATCH", phase: "tls", failClosed: true, silentAfterTls: true, messageIncludes: /starttls/ },
   },
-  // M2: a greeting timeout far longer than the test's own timeout, so only the early answer can
+  // M2: a greeting timeout (120 s) longer than the test runner's own (60 s), so only the early answer can
   // pass; three tries allowed, so "one attempt" shows the mismatch is final.
   ...(["starttls", "plain"] as const).map((strategy): Row => ({
     id: strategy === "starttls" ? "M2" : "M2/plain",
     title: `${strategy} against an implicit-TLS port: final TLS_MODE_MISMATCH without waiting for the greeting timeout`,
     server: { mode: "implicit" },
     relay: strategy === "starttls"
-      ? `${REQUIRED}, timeouts: { greeting: 60s }, retry: { attempts: 3 }`
-      : `strategy: plain, security: { tls: none }, timeouts: { greeting: 60s }, retry: { attempts: 3 }`,
+      ? `${REQUIRED}, timeouts: { greeting: 120s }, retry: { attempts: 3 }`
+      : `strategy: plain, security: { tls: none }, timeouts: { greeting: 120s }, retry: { attempts: 3 }`,
     greetingSilenceMs: 0,
     expect: {
       code: "TLS_MODE_MISMATCH", phase: "greeting", temporary: false, failClosed: true,
