@@ -72,6 +72,15 @@ describe("failover", () => {
       assert.equal(sink.received().length, before);
     }
   });
+  test("STARTTLS against the implicit-TLS port (M2): final at once, no failover to a weaker relay", async () => {
+    const before = sink.received().length;
+    const mismatched = `  mismatched: { host: 127.0.0.1, port: ${sink.ports.implicit}, strategy: starttls, timeouts: { greeting: 120s }, retry: { attempts: 3 } }\n`;
+    const r = await deliver(tx(mismatched, ["mismatched", "weaker"]), msg(), { baseDir: dir, greetingSilenceMs: 0 });
+    assert.deepEqual(tried(r), ["mismatched:TLS_MODE_MISMATCH"], "one try, and the weaker relay is not tried");
+    assert.equal(r.error?.temporary, false);
+    assert.match(r.error?.hint ?? "", /strategy: implicit/);
+    assert.equal(sink.received().length, before);
+  });
   test("the last relay's failure is the result, with every attempt listed", async () => {
     const r = await run(["refused", "untrusted"]);
     assert.equal(r.ok, false);
