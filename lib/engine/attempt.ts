@@ -9,7 +9,7 @@ import { connect } from "../net/detect.ts";
 import { answersTls } from "../net/answers-tls.ts";
 import type { TlsFacts as NetTlsFacts } from "../net/conn.ts";
 import { BodyEncoder } from "../smtp/body.ts";
-import { SmtpError } from "../smtp/errors.ts";
+import { type Phase, SmtpError } from "../smtp/errors.ts";
 import { SmtpSession } from "../smtp/session.ts";
 import type { Action, SessionAuth, SessionResult } from "../smtp/types.ts";
 import { resolveSecret } from "../config/secret.ts";
@@ -104,11 +104,12 @@ function implicitPortCheck(relay: RelayPlan, afterMs: number, signal: AbortSigna
   });
 }
 
-/** A write the server does not take within the deadline (it stopped reading) is a TIMEOUT. */
-async function write(conn: Conn, bytes: Uint8Array, ms: number, phase: "data" | "dot" | "mail"): Promise<void> {
+/** A write the server does not take within the deadline (it stopped reading) is a TIMEOUT of the phase it was written in. */
+async function write(conn: Conn, bytes: Uint8Array, ms: number, phase: Phase): Promise<void> {
   if ((await within(conn.write(bytes), ms)) === TIMED_OUT) {
     conn.close();
-    throw new SmtpError({ code: "TIMEOUT", phase, temporary: true, message: `The server did not take our data within ${ms / 1000}s.`, hint: "the server or the network stalled; raise timeouts.data for slow links" });
+    const knob = phase === "data" ? "timeouts.data" : "timeouts.command";
+    throw new SmtpError({ code: "TIMEOUT", phase, temporary: true, message: `The server did not take our data within ${ms / 1000}s.`, hint: `the server or the network stalled; raise ${knob} for slow links` });
   }
 }
 
@@ -250,7 +251,7 @@ async function drive(
           case "send":
             t?.sent(action.redacted ?? action.bytes, secure);
             try {
-              await write(conn, action.bytes, relay.timeouts.command_ms, "mail");
+              await write(conn, action.bytes, relay.timeouts.command_ms, session.phase);
             } catch (e) {
               if (e instanceof SmtpError) throw e;
               queue.push(...session.closed());
