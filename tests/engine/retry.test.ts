@@ -123,7 +123,7 @@ describe("retries", () => {
       const sleeps: number[] = [];
       let clock = 0;
       const result = await deliver(tx, messageFromBytes(new TextEncoder().encode("Subject: r\r\n\r\nbody\r\n")), {
-        baseDir: "/tmp", sleep: async (ms) => void (sleeps.push(ms), (clock += ms)), random: () => 1, now: () => clock,
+        baseDir: "/tmp", sleep: (ms) => (sleeps.push(ms), (clock += ms), Promise.resolve()), random: () => 1, now: () => clock,
       });
       assert.equal(result.error?.code, "TEMPORARY_FAILURE");
       assert.deepEqual(sleeps, [1000]);
