@@ -13,7 +13,7 @@ import type { AdapterName } from "../net/conn.ts";
 import { availableAdapters } from "../net/detect.ts";
 import { listFlag, parseFlags, required } from "./args.ts";
 import { requireConfig } from "./commands.ts";
-import type { CliIo } from "./io.ts";
+import { type CliIo, safeText } from "./io.ts";
 import { openOutputFile, type OutputFile } from "./output-file.ts";
 import { renderSendResult } from "./render-result.ts";
 import { runSend, type SendResult } from "./send-run.ts";
@@ -124,8 +124,13 @@ export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterab
     if (!values.json) for (const w of warnings) report(() => io.err(`warning: ${w}\n`));
     return exitStatus(result);
   } finally {
-    transcriptFile?.close();
-    await dispose();
+    // Clean-up after the outcome is known may warn, never change the exit status.
+    try {
+      transcriptFile?.close();
+    } catch {
+      // already reported by write(), or nothing was written
+    }
+    await dispose().catch((e) => report(() => io.err(`warning: could not remove the temporary copy of the message: ${safeText(String((e as Error)?.message ?? e))}\n`)));
   }
 }
 
