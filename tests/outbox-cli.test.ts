@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { runCli } from "../lib/cli/main.ts";
-import { beginAttempt, list } from "../lib/outbox/mod.ts";
+import { markInflight, list } from "../lib/outbox/mod.ts";
 import { type HostileServer, startHostile } from "./support/hostile-server.ts";
 
 const root = join(import.meta.dirname!, "..");
@@ -63,12 +63,13 @@ describe("outbox", () => {
     assert.ok(stored.includes(`Message-ID: ${result.messageId}`));
 
     const listed = await cli("outbox", "list", "--config", config);
-    assert.match(listed.out, new RegExp(`${result.queued.id}  from a@sender\\.example to x@rcpt\\.example, y@rcpt\\.example  1 attempt, last: TEMPORARY_FAILURE`));
+    assert.match(listed.out, new RegExp(`${result.queued.id}  \\d+s old  from a@sender\\.example to x@rcpt\\.example, y@rcpt\\.example  "queued"  1 attempt, last: TEMPORARY_FAILURE`));
+    assert.match(listed.err, new RegExp(`config ${config.replace(/[.]/g, "\\.")} \\(from --config\\); outbox ${outbox.replace(/[.]/g, "\\.")}`));
 
     writeConfig(config, good.port); // the relay is back
     const before = accepted().length;
-    // No --config: the folder comes from $MAILPLAN_OUTBOX, the config from the entry itself.
-    const ok = await cliIn({ MAILPLAN_OUTBOX: outbox }, "outbox", "flush", "--json");
+    // No --config: the config comes from $MAILPLAN_CONFIG (never from the entry), the folder from its outbox:.
+    const ok = await cliIn({ MAILPLAN_CONFIG: config }, "outbox", "flush", "--json");
     assert.equal(ok.code, 0, ok.out + ok.err);
     assert.deepEqual(JSON.parse(ok.out).outcomes.map((o: { status: string; accepted: string[] }) => [o.status, o.accepted]), [["delivered", ["x@rcpt.example", "y@rcpt.example"]]]);
     assert.equal(accepted().length, before + 1);
@@ -107,7 +108,7 @@ describe("outbox", () => {
   test("an entry whose send was cut off is reported, not resent; --resend-unknown sends it", async () => {
     const { config, outbox } = setup(good.port);
     const id = JSON.parse((await send(config, "--queue")).out).queued.id;
-    await beginAttempt(outbox, id, { relay: "r" }); // what a killed flush leaves behind
+    await markInflight(outbox, id, { relay: "r" }); // what a killed flush leaves behind
     const before = accepted().length;
     const first = await cli("outbox", "flush", "--config", config, "--json");
     assert.equal(first.code, 75);

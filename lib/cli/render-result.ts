@@ -1,7 +1,7 @@
 /** Human output of `send`: what happened, in a few lines; server text is escaped before printing. */
 import type { TransactionResult } from "../engine/types.ts";
 import { safeText } from "./io.ts";
-import type { SendResult } from "./send-run.ts";
+import type { OutboxedResult, SendResult } from "./send-run.ts";
 
 function one(r: TransactionResult): string[] {
   const where = `${r.relay} (${r.server.host}:${r.server.port}, ${r.server.strategy})`;
@@ -17,6 +17,10 @@ function one(r: TransactionResult): string[] {
     lines.push(`  ${safeText(r.error.message)}`);
     if (r.error.hint) lines.push(`  hint: ${safeText(r.error.hint)}`);
   }
+  const q = (r as OutboxedResult).queued;
+  if (q) lines.push(q.cutOff ? `  kept in the outbox as ${q.id}, flagged "cut off" (the message may have arrived)` : `  kept in the outbox as ${q.id} (${safeText(q.dir)})`);
+  const ob = (r as OutboxedResult).outbox;
+  if (ob) lines.push(`  outbox: ${safeText(ob.error)}${!r.ok && !q ? " — NOT queued" : ""}`);
   const failed = r.attempts.filter((a) => a.error && a.relay !== r.relay);
   for (const a of failed) lines.push(`  tried first: ${a.relay} (${a.server.host}:${a.server.port}): ${a.error!.code}: ${safeText(a.error!.message)}`);
   return lines;

@@ -14,9 +14,9 @@ import type { AdapterName } from "../net/conn.ts";
 import { availableAdapters } from "../net/detect.ts";
 import { listFlag, parseFlags, required } from "./args.ts";
 import { requireConfig } from "./commands.ts";
-import type { CliIo } from "./io.ts";
+import { type CliIo, safeText } from "./io.ts";
 import { renderSendResult } from "./render-result.ts";
-import { runSend, type SendResult } from "./send-run.ts";
+import { runSend, type SendMode, type SendResult } from "./send-run.ts";
 
 const FLAGS = {
   config: { type: "string" },
@@ -60,10 +60,11 @@ export function withProbeHints(result: SendResult, configFile: string): void {
 export function exitStatus(result: SendResult): number {
   if (result.ok) return 0;
   if (result.queued) return 75;
+  if (result.outbox && result.error?.temporary) return 75; // a temporary failure that could NOT be queued
   return EXIT_CODES[result.error?.code ?? "PROTOCOL_ERROR"];
 }
 
-function adapterFlag(value: string | undefined): AdapterName | undefined {
+export function adapterFlag(value: string | undefined): AdapterName | undefined {
   if (value === undefined) return undefined;
   const available = availableAdapters();
   if (!(available as string[]).includes(value)) {
@@ -102,11 +103,13 @@ export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterab
   if (values.verbose) transcript.onLine = (l) => io.err(`${l.dir} ${l.text}\n`);
   try {
     if (values.queue && values["no-queue"]) throw new MailplanError("USAGE", "--queue and --no-queue contradict each other.", "use one of them");
-    const outbox = values["no-queue"] ? undefined : { dir: outboxDir(loaded.config.outbox, loaded.baseDir, io.env), config: resolve(loaded.file) };
+    const outbox = { dir: outboxDir(loaded.config.outbox, loaded.baseDir, io.env), config: resolve(loaded.file) };
+    const mode: SendMode = values["no-queue"] ? { kind: "direct" } : values.queue ? { kind: "queue-only", outbox } : { kind: "write-ahead", outbox };
     const result = await runSend({
       config: loaded.config, baseDir: loaded.baseDir, envelope: { from: parseMailbox(from, "sender").address, recipients }, message,
-      route: values.route, adapter, transcript, outbox, queueOnly: values.queue,
+      route: values.route, adapter, transcript, mode,
     });
+    if (result.outbox) io.err(`warning: outbox: ${safeText(result.outbox.error)}\n`);
     if (values.transcript) writeFileSync(values.transcript, transcript.toString(), { mode: 0o600 });
     withProbeHints(result, resolve(loaded.file));
     io.out(values.json ? JSON.stringify(result, null, 2) + "\n" : renderSendResult(result));

@@ -27,6 +27,8 @@ export interface AttemptOptions {
   baseDir: string;
   adapter?: AdapterName;
   transcript?: Transcript;
+  /** See DeliverOptions.beforeDot. */
+  beforeDot?: (info: { relay: string; recipients: string[] }) => Promise<void>;
 }
 
 /** How one attempt ended. */
@@ -226,6 +228,7 @@ async function drive(
               await write(conn, out, left(), "data");
             }
             const end = encoder.finish();
+            await opts.beforeDot?.({ relay: relay.relay, recipients: session.result().accepted });
             await write(conn, end, left(), "data");
             t?.note(`message body sent (${bytes + end.length} bytes, dot-stuffed)`);
             queue.push(...session.bodySent());

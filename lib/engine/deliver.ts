@@ -27,6 +27,12 @@ export interface DeliverOptions {
   random?: () => number;
   /** Milliseconds clock for `max_total` (tests may fake it). */
   now?: () => number;
+  /**
+   * Called right before an attempt writes the final dot, with the recipients the server accepted
+   * at RCPT (the outbox marks them "in flight" there). If it throws, the attempt fails (nothing
+   * more is written).
+   */
+  beforeDot?: (info: { relay: string; recipients: string[] }) => Promise<void>;
 }
 
 const MIN_TLS_RANK = { "1.2": 2, "1.3": 3 } as const;
@@ -91,7 +97,7 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
         t?.note(`try ${n} of ${relay.retry.attempts} on ${relay.relay} in ${wait} ms, for ${pending.join(", ")}`);
         await sleep(wait);
       }
-      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, adapter: options.adapter, transcript: t });
+      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, adapter: options.adapter, transcript: t, beforeDot: options.beforeDot });
       last = { relay, r };
       attempts.push({ relay: relay.relay, server, error: r.error ?? (r.session?.error?.toJSON() as unknown as DeliveryError | undefined) ?? null });
       const delivered = r.error === null; // the final dot got 2xx for this try's accepted recipients

@@ -1,5 +1,5 @@
 /**
- * Crash safety: a process killed (SIGKILL) at each step of enqueue / beginAttempt / markAttempt,
+ * Crash safety: a process killed (SIGKILL) at each step of enqueue / markInflight / markAttempt,
  * and a kill loop where two processes enqueue and deliver concurrently while being killed at
  * random moments. Afterwards every entry is whole (state parses, message matches its SHA-256) or
  * cleanly absent, and the journal proves no recipient was lost or delivered twice unnoticed.
@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { list, open, type OutboxEntry, withLock } from "../../lib/outbox/mod.ts";
+import { cleanup, list, open, type OutboxEntry, withLock } from "../../lib/outbox/mod.ts";
 import { collect, exited, printed, rng, sleep, spawnWorker, tempDir } from "./helpers.ts";
 
 let base = "";
@@ -31,6 +31,7 @@ async function checkEntry(dir: string, id: string): Promise<OutboxEntry | null> 
 
 /** The folder after a cleanup list: only whole entries (and at most stale lock files). */
 async function assertClean(dir: string): Promise<OutboxEntry[]> {
+  await cleanup(dir);
   const { entries, problems } = await list(dir);
   assert.deepEqual(problems.filter((p) => p.kind === "corrupt"), []);
   const names = readdirSync(dir);

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { list, lockHolder, newOutboxId, tryLock } from "../../lib/outbox/mod.ts";
+import { cleanup, lockHolder, newOutboxId, tryLock } from "../../lib/outbox/mod.ts";
 import { exited, printed, sleep, spawnWorker, tempDir } from "./helpers.ts";
 
 let dir = "";
@@ -125,7 +125,7 @@ describe("tryLock", () => {
     const l = await tryLock(dir, id);
     assert.ok(l);
     await l.release();
-    await list(dir); // removes the dead taker's lock candidate
+    await cleanup(dir); // removes the dead taker's lock candidate
     assert.deepEqual(readdirSync(dir).filter((n) => n.includes(id)), []);
   });
 
