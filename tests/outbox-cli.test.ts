@@ -20,7 +20,7 @@ const root = join(import.meta.dirname!, "..");
 let good: HostileServer;
 before(async () => {
   good = await startHostile({ starttls: false, maxLifetimeMs: 120_000 });
-});
+}, { timeout: 120_000 });
 after(async () => await good?.close());
 /** Messages the good server accepted so far: recipients and body of each DATA. */
 const accepted = () => good.connections.flatMap((c) => c.bodies.length ? [{ rcpt: c.commands.filter((k) => k.verb === "RCPT").map((k) => k.line), body: new TextDecoder().decode(c.bodies[0]) }] : []);

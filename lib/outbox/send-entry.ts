@@ -87,9 +87,11 @@ export async function sendEntry<R extends DeliveryLike>(
         await removeEntry(dir, id);
         return { result, status: "dropped", entry: null, warning };
       }
-      const { entry, removed } = await markAttempt(dir, id, { relay: result.relay, accepted: result.accepted, rejectedPermanent: permanentRejects, temporaryError: failure, at: now() }, lock);
+      // A dead letter keeps its refused recipients pending, so that `outbox retry` can send to them again.
+      const dead = PERMANENT_CODES.has(code!);
+      const { entry, removed } = await markAttempt(dir, id, { relay: result.relay, accepted: result.accepted, rejectedPermanent: dead ? [] : permanentRejects, temporaryError: failure, at: now() }, lock);
       if (removed) return { result, status: "delivered", entry, warning };
-      if (PERMANENT_CODES.has(code!)) return { result, status: "failed", entry: await moveToFailed(dir, entry, failure!, lock, now()), warning };
+      if (dead) return { result, status: "failed", entry: await moveToFailed(dir, entry, failure!, lock, now()), warning };
       return { result, status: "queued", entry, warning };
     }
     const unknown = code === "DELIVERY_UNKNOWN";

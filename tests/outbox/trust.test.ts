@@ -18,7 +18,7 @@ import { message } from "./helpers.ts";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 let good: HostileServer;
-before(async () => (good = await startHostile({ starttls: false, maxLifetimeMs: 120_000 })));
+before(async () => (good = await startHostile({ starttls: false, maxLifetimeMs: 120_000 })), { timeout: 120_000 });
 after(async () => await good?.close());
 
 const envelope = (to: string) => ({ from: "a@sender.example", recipients: [to] });
