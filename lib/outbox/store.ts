@@ -80,6 +80,7 @@ async function writeState(dir: string, entry: OutboxEntry, prefix: string): Prom
 
 /** Removes an entry: .json first (the entry ceases to exist atomically), then the .eml. */
 export async function removeEntry(dir: string, id: string): Promise<void> {
+  await step("remove-open");
   await unlink(join(dir, `${id}.json`)).catch((e) => {
     if (codeOf(e) !== "ENOENT") throw e;
   });
