@@ -1,12 +1,12 @@
 /**
  * Child process for the outbox tests (run by tests/outbox/*.test.ts with the current runtime):
- *   lock DIR ID START_MS HOLD_MS   take ID's lock at START_MS, print "won" or "busy", hold it HOLD_MS
+ *   lockgo DIR ID GO RELEASE       print "ready", wait for the file GO, take ID's lock, print "won" or "busy"; a winner holds it until the file RELEASE exists
  *   hold DIR ID                    take ID's lock, print "locked", wait to be killed
  *   breakcrash DIR ID              take ID's (stale) lock, SIGKILL itself while holding the break mutex
  *   crash DIR STEP                 enqueue then mark attempts, SIGKILL itself at the hook STEP[#N]
  *   churn DIR LOG SEED             enqueue and deliver forever, journaling to LOG, until killed
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import process from "node:process";
 import { tryLock } from "../../lib/outbox/lock.ts";
 import { outboxHooks } from "../../lib/outbox/atomic.ts";
@@ -16,14 +16,14 @@ import { message, rng, sleep } from "./helpers.ts";
 const [mode, dir, ...rest] = process.argv.slice(2);
 const say = (s: string) => process.stdout.write(s + "\n");
 
-if (mode === "lock") {
-  const [id, start, hold] = rest;
-  if (Date.now() > Number(start)) process.exit(3); // too late to race
-  await sleep(Number(start) - Date.now());
+if (mode === "lockgo") {
+  const [id, go, release] = rest;
+  say("ready");
+  while (!existsSync(go)) await sleep(1);
   const lock = await tryLock(dir, id);
   say(lock ? "won" : "busy");
   if (lock) {
-    await sleep(Number(hold));
+    while (!existsSync(release)) await sleep(1);
     await lock.release();
   }
 } else if (mode === "hold") {
