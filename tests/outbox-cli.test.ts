@@ -129,3 +129,48 @@ describe("outbox", () => {
   });
 });
 // kill -9 during send and flush: tests/outbox/inflight.test.ts (each kill waits on a server event).
+
+describe("outbox commands: config location, --net, hostile text", () => {
+  test("flush honours --net (an unknown adapter is a USAGE error; a known one delivers)", async () => {
+    const { config, outbox } = setup(good.port);
+    await send(config, "--queue");
+    const bad = await cli("outbox", "flush", "--config", config, "--net", "carrier-pigeon");
+    assert.equal(bad.code, 64);
+    assert.match(bad.err, /adapter "carrier-pigeon" is not available/);
+    assert.equal((await list(outbox)).entries.length, 1, "nothing was tried");
+    const ok = await cli("outbox", "flush", "--config", config, "--net", "node-tls", "--json");
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    assert.deepEqual((await list(outbox)).entries, []);
+  });
+
+  test("every subcommand uses the located config's outbox: and says which config and folder", async () => {
+    const { dir, config, outbox } = setup(good.port);
+    const id = JSON.parse((await send(config, "--queue")).out).queued.id;
+    const env = { MAILPLAN_CONFIG: config, HOME: dir };
+    const l = await cliIn(env, "outbox", "list");
+    assert.equal(l.code, 0, l.err);
+    assert.match(l.err, /config .*mail\.yaml \(from \$MAILPLAN_CONFIG\); outbox .*outbox \(its outbox:\)/);
+    assert.match(l.out, new RegExp(id));
+    assert.match((await cliIn(env, "outbox", "show", id)).out, /subject: +queued/);
+    // No config anywhere: list falls back to $MAILPLAN_OUTBOX and says where it looked for a config.
+    const none = await cliIn({ HOME: dir, XDG_CONFIG_HOME: join(dir, "nothing"), MAILPLAN_OUTBOX: outbox }, "outbox", "list");
+    assert.equal(none.code, 0);
+    assert.match(none.err, /no config \(looked for .*nothing\/mailplan\/mail\.yaml, \/etc\/mailplan\/mail\.yaml\); outbox .* \(\$MAILPLAN_OUTBOX\)/);
+    assert.match(none.out, new RegExp(id));
+    assert.equal((await cliIn(env, "outbox", "drop", id)).code, 0);
+  });
+
+  test("addresses and subjects from an entry reach the terminal escaped (list, show, flush)", async () => {
+    const { config, outbox } = setup(good.port);
+    const { enqueue } = await import("../lib/outbox/mod.ts");
+    const { messageFromBytes } = await import("../lib/engine/message-source.ts");
+    const raw = new TextEncoder().encode("From: a@sender.example\r\nSubject: hi \x1b]0;owned\x07\x1b[2J\r\n\r\nbody\r\n");
+    const id = await enqueue(outbox, { envelope: { from: "a\x1b[31m@sender.example", recipients: ["x\x07@rcpt.example"] }, message: messageFromBytes(raw), reason: { code: "TEMPORARY_FAILURE", message: "451 \x1b[2J" } });
+    for (const argv of [["outbox", "list"], ["outbox", "show", id], ["outbox", "flush"]]) {
+      const r = await cli(...argv, "--config", config);
+      assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(r.out + r.err), `${argv.join(" ")}: raw control bytes in ${JSON.stringify(r.out)}`);
+      assert.match(r.out + r.err, /\\x07|\\x1b|\\u001b/, "the bytes are shown, escaped");
+    }
+  });
+});
+
