@@ -13,6 +13,7 @@ import { planEnvelope } from "../plan/compile.ts";
 import type { TransactionPlan } from "../plan/types.ts";
 import { moveToFailed, settleMoves } from "./failed.ts";
 import type { OutboxLock } from "./lock.ts";
+import { UnsafeEntryError } from "./safe-fs.ts";
 import { describeFsError, type DeliveryLike, type DotHooks, PERMANENT_CODES, sendEntry } from "./send-entry.ts";
 import { isDue, isExpired } from "./state.ts";
 import { cleanup, list, MessageMismatchError, openMessage, withLock } from "./store.ts";
@@ -82,7 +83,11 @@ async function flushEntry<R extends DeliveryLike>(dir: string, id: string, opts:
     return r.status === "done" ? r.value : { ...blank, id, status: r.status, notes: [] };
   } catch (e) {
     if (e instanceof MailplanError && e.code === "TEMPORARY_FAILURE") return { ...blank, id, status: "busy", error: { code: e.code, message: e.message }, notes: [] };
-    return { ...blank, id, status: "corrupt", error: { code: "CORRUPT", message: describeFsError(e) }, notes: [] };
+    if (!(e instanceof UnsafeEntryError) && /^E[A-Z]+$/.test((e as { code?: string }).code ?? "")) {
+      // The folder, not the entry: a read-only or full disk. The entry stays as it is.
+      return { ...blank, id, status: "pending", error: { code: "TEMPORARY_FAILURE", message: `The outbox could not be written (${describeFsError(e)}); the entry was not tried.` }, notes: [] };
+    }
+    return { ...blank, id, status: "corrupt", error: { code: e instanceof UnsafeEntryError ? "UNSAFE" : "CORRUPT", message: describeFsError(e) }, notes: [] };
   }
 }
 

@@ -177,6 +177,12 @@ describe("F6 on real filesystems", { skip: !canMount && "mount not permitted her
       const r = await send(config, "ro@rcpt.example");
       assert.equal(r.code, 0, r.out);
       assert.match(JSON.parse(r.out).outbox.error, /EROFS|read-only/i);
+      // flush cannot lock (the disk is read-only): the entry is kept as it is, not called corrupt.
+      const f = await cli("outbox", "flush", "--config", config, "--json");
+      assert.equal(f.code, 75, f.out + f.err);
+      const [o] = JSON.parse(f.out).outcomes;
+      assert.deepEqual([o.status, o.error.code], ["pending", "TEMPORARY_FAILURE"]);
+      assert.match(o.error.message, /EROFS|read-only/i);
     } finally {
       t.umount();
     }
