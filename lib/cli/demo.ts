@@ -78,6 +78,7 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
       envelope: message.envelope,
       message: { size: message.size, has8bit: message.has8bit, needsSmtpUtf8: message.smtpUtf8, messageId: message.messageId, open: message.stream },
       transcript,
+      mode: { kind: "direct" },
     });
     const received = sink.received();
     if (values.json) {

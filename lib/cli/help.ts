@@ -35,7 +35,7 @@ Usage: mailplan <command> [options]     (run as: bun run mod.ts … or deno run 
 
 Commands:
   send    --config FILE --from A --to B … (--subject S --text T | --message F.eml)   send mail
-  outbox  list | flush | drop ID                     mail waiting to be delivered
+  outbox  list | flush | show ID | retry ID | drop ID   mail waiting to be delivered
   probe   [HOST[:PORT]] [--config F --relay R]       explain a server's TLS and write its relay block
   demo                                               send through an embedded loopback sink
   check   --config FILE [--json]                     validate and lint a config (no network)
@@ -79,25 +79,36 @@ outbox: the result carries "queued": { "id": … } and the exit status is 75.
 Exit status: 0 sent, 65 message invalid, 69 refused, 75 temporary or unknown, 76 TLS/security,
 77 authentication, 78 config invalid or no route (contract.md has the full table).
 `,
-  outbox: `Usage: mailplan outbox list  [--config FILE] [--json]
-       mailplan outbox flush [--config FILE] [--json] [--resend-unknown] [--due]
+  outbox: `Usage: mailplan outbox list  [--config FILE] [--json] [--failed]
+       mailplan outbox flush [ID…] [--config FILE] [--json] [--resend-unknown] [--due] [--net ADAPTER]
+       mailplan outbox show ID [--config FILE] [--json]
+       mailplan outbox retry ID [--config FILE]
        mailplan outbox drop ID [--config FILE]
 
 Mail that could not be delivered yet: a send that ended in a temporary failure after its retries,
-or \`send --queue\`. Each entry is the exact message plus its envelope and per-recipient state.
-The folder is \`outbox:\` in the config (relative to it), else $MAILPLAN_OUTBOX, else
-~/.local/state/mailplan/outbox ($XDG_STATE_HOME honoured).
+a send cut off after its final dot, or \`send --queue\`. Each entry is the exact message plus its
+envelope and per-recipient state. The config is --config, else $MAILPLAN_CONFIG, else
+$XDG_CONFIG_HOME/mailplan/mail.yaml (~/.config/…), else /etc/mailplan/mail.yaml; the folder is its
+\`outbox:\` (relative to it), else $MAILPLAN_OUTBOX, else ~/.local/state/mailplan/outbox
+($XDG_STATE_HOME honoured). The folder must be yours and not writable by others (chmod 700).
 
-  list    what is waiting, with the last error of each entry
-  flush   resend each entry with the current config (--config, else the one it was queued with),
-          to its pending recipients only; an entry is removed after the server's final 250 (or a
-          permanent refusal) for every recipient. A lock keeps two flushes off the same entry.
-          An entry whose last send was cut off is reported, not resent: the server may have it;
-          --resend-unknown resends it anyway (possible duplicate). --due skips entries whose
-          next attempt time (backoff: 5 min doubling, up to 4 h) has not come: for a cron job.
-  drop    delete an entry
+  list    what is waiting: id, age, sender, recipients, subject, last error; corrupt entries too.
+          --failed lists the failed folder instead
+  flush   send each entry (or only the IDs given) along the plan of the config in use (an entry
+          never chooses the config), to its pending recipients only; an entry is removed after
+          the server's final 250 (or a permanent refusal) for every recipient. A lock keeps two
+          flushes off the same entry; a bad entry is reported and the others still go.
+          An entry whose last send was cut off after its final dot is reported, not resent: the
+          server may have it; --resend-unknown resends it anyway (possible duplicate). --due
+          skips entries whose next attempt time (5 min doubling, up to 4 h) has not come: for cron.
+          Permanent failures and entries older than outbox_max_age (default 5d) move to the
+          failed folder (failed/ inside the outbox) and are never retried.
+  show    one entry: envelope, subject, attempts, last error
+  retry   move a failed entry back into the outbox (due now)
+  drop    delete an entry (from the outbox or the failed folder)
 
-Exit status: 0; flush exits 75 when something is still waiting.
+Exit status: 0; 65 when an entry is corrupt; 69 when an entry failed for good; flush exits 75
+when something is still waiting.
 `,
   demo: `Usage: mailplan demo [--json]
 

@@ -1,136 +1,243 @@
 /**
- * `outbox list | flush | drop ID`: mail that could not be delivered yet. Flush resends each entry
- * with the current config (the one given, else the one it was queued with), to its pending
- * recipients only, under the entry's lock; an entry leaves the outbox only after the server's
- * final 250 for every recipient (or a permanent refusal). An entry whose last send was cut off
- * mid-way (kill -9, power loss) is not resent blindly: it is reported, and resent only with
- * --resend-unknown, because the server may already have it.
+ * `outbox list [--failed] | flush [ID…] | show ID | retry ID | drop ID`: mail not delivered yet.
+ * Every subcommand finds the config the same way (lib/config/locate.ts: --config, else
+ * $MAILPLAN_CONFIG, else the default locations) and uses that config's `outbox:` folder, and says
+ * which config and folder it used. `flush` sends each entry along that config's plan (an entry
+ * never chooses the config) through the outbox's one write-ahead rule (lib/outbox sendEntry),
+ * entry by entry: a bad entry is reported with its id and reason and the others still go.
+ * Everything printed that came from an entry or a server goes through safeText.
  */
-import { resolve } from "node:path";
 import { MailplanError } from "../codes.ts";
 import { ConfigInvalidError } from "../config/config-error.ts";
 import { loadConfig } from "../config/load.ts";
-import { Transcript } from "../engine/transcript.ts";
-import { outboxDir } from "../outbox/dir.ts";
-import { beginAttempt, drop, isDue, list, markAttempt, openMessage, type OutboxEntry, withLock } from "../outbox/mod.ts";
-import { deliver } from "../engine/deliver.ts";
-import { planEnvelope } from "../plan/compile.ts";
-import { parseFlags } from "./args.ts";
-import type { CliIo } from "./io.ts";
-import { safeText } from "./io.ts";
+import { describeConfig, type LocatedConfig, locateConfig } from "../config/locate.ts";
+import type { Config } from "../config/schema.ts";
 import { suggestion } from "../config/suggest.ts";
+import { deliver } from "../engine/deliver.ts";
+import { Transcript } from "../engine/transcript.ts";
+import type { MessageSource } from "../engine/types.ts";
+import {
+  ageMs,
+  DEFAULT_MAX_AGE,
+  drop,
+  dropFailed,
+  failedDir,
+  flushExitStatus,
+  type FlushOutcome,
+  flushOutbox,
+  list,
+  listFailed,
+  type OutboxEntry,
+  outboxDir,
+  read,
+  readFailed,
+  retryFailed,
+} from "../outbox/mod.ts";
+import { parseFlags } from "./args.ts";
+import { type CliIo, safeText } from "./io.ts";
+import { adapterFlag } from "./send.ts";
 
 const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";
+const SUBCOMMANDS = ["list", "flush", "show", "retry", "drop"];
 
-/** The outbox folder for these flags: the config's `outbox:` when a config is given, else the environment's. */
-function folder(configFile: string | undefined, io: CliIo): string {
-  if (!configFile) return outboxDir(undefined, undefined, io.env);
-  const loaded = loadConfig(configFile);
-  if (!loaded.config) throw new ConfigInvalidError(loaded.problems, configFile);
-  return outboxDir(loaded.config.outbox, loaded.baseDir, io.env);
+/** The config (if any) and the outbox folder these flags mean. */
+interface Where {
+  located: LocatedConfig;
+  config: Config | null;
+  baseDir: string | null;
+  dir: string;
+}
+
+function where(flag: string | undefined, io: CliIo): Where {
+  const located = locateConfig(flag, io.env);
+  if (!located.found) return { located, config: null, baseDir: null, dir: outboxDir(undefined, undefined, io.env) };
+  const loaded = loadConfig(located.path);
+  if (!loaded.config) throw new ConfigInvalidError(loaded.problems, located.path);
+  return { located, config: loaded.config, baseDir: loaded.baseDir, dir: outboxDir(loaded.config.outbox, loaded.baseDir, io.env) };
+}
+
+/** One line saying which config and folder were used. */
+function header(w: Where, io: CliIo): string {
+  const folder = w.located.found ? "its outbox:" : io.env.MAILPLAN_OUTBOX ? "$MAILPLAN_OUTBOX" : "the default outbox";
+  const config = w.located.found ? `config ${describeConfig(w.located)}` : `no config (looked for ${w.located.tried.join(", ")})`;
+  return `${config}; outbox ${w.dir} (${folder})`;
+}
+
+function configJson(w: Where) {
+  return w.located.found ? { path: w.located.path, rule: w.located.rule } : { path: null, tried: w.located.tried };
+}
+
+/** "3m", "5h", "2d 4h": how long ago `iso` was. */
+export function age(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${s % 3600 >= 60 ? ` ${Math.floor((s % 3600) / 60)}m` : ""}`;
+  return `${Math.floor(s / 86400)}d${s % 86400 >= 3600 ? ` ${Math.floor((s % 86400) / 3600)}h` : ""}`;
 }
 
 function summary(e: OutboxEntry) {
   const last = e.attempts.at(-1);
   return {
-    id: e.id, created: e.created, from: e.envelope.from, pending: e.pending, done: e.done.map((d) => d.address),
-    rejected: e.rejected.map((r) => ({ address: r.address, code: r.code, text: r.text })), attempts: e.attempts.length,
-    lastError: last?.error ?? e.reason, nextAttempt: e.nextAttempt, interrupted: e.inflight !== null, messageId: e.messageId, size: e.size,
+    id: e.id, created: e.created, age: age(e.created), from: e.envelope.from, subject: e.subject ?? null, pending: e.pending,
+    done: e.done.map((d) => d.address), rejected: e.rejected.map((r) => ({ address: r.address, code: r.code, text: r.text })),
+    attempts: e.attempts.length, lastError: last?.error ?? e.reason, nextAttempt: e.nextAttempt, interrupted: e.inflight !== null,
+    messageId: e.messageId, size: e.size, ...(e.failure ? { failure: e.failure } : {}),
   };
 }
 
-/** One entry's outcome in a flush. */
-interface FlushOutcome {
-  id: string;
-  status: "delivered" | "pending" | "interrupted" | "busy" | "gone";
-  accepted: string[];
-  rejected: { address: string; code: number; text: string }[];
-  pending: string[];
-  error: { code: string; message: string } | null;
+function entryLine(e: OutboxEntry): string {
+  const s = summary(e);
+  const subject = s.subject === null ? "(no subject)" : JSON.stringify(s.subject);
+  const last = e.failure ? `failed: ${e.failure.code} ${e.failure.message}` : `last: ${s.lastError ? `${s.lastError.code} ${s.lastError.message}` : "none"}`;
+  return safeText(`${s.id}  ${s.age} old  from ${s.from} to ${s.pending.join(", ")}  ${subject}  ${s.attempts} attempt${s.attempts === 1 ? "" : "s"}, ${last}${s.interrupted ? `  (cut off after the final dot: may have arrived)` : ""}`) + "\n";
 }
 
-async function flushOne(dir: string, id: string, opts: { config?: string; resendUnknown: boolean; io: CliIo }): Promise<FlushOutcome> {
-  const blank = { accepted: [], rejected: [], pending: [], error: null };
-  const r = await withLock(dir, id, async (entry, lock): Promise<FlushOutcome> => {
-    if (entry.inflight && !opts.resendUnknown) {
-      return {
-        ...blank, id, status: "interrupted", pending: entry.pending,
-        error: { code: "DELIVERY_UNKNOWN", message: `A send of this entry was cut off at ${entry.inflight.at}; the server may already have it. Run \`mailplan outbox flush --resend-unknown\` to send it again (possible duplicate), or \`mailplan outbox drop ${id}\`.` },
-      };
-    }
-    const configFile = opts.config ?? entry.config;
-    if (!configFile) throw new MailplanError("USAGE", `Outbox entry ${id} does not say which config it was queued with.`, "run mailplan outbox flush --config FILE");
-    const loaded = loadConfig(configFile);
-    if (!loaded.config) throw new ConfigInvalidError(loaded.problems, configFile);
-    const route = entry.route && loaded.config.routes.some((x) => x.name === entry.route) ? entry.route : undefined;
-    const plan = planEnvelope(loaded.config, { from: entry.envelope.from, to: entry.pending }, { route });
-    const message = await openMessage(dir, id);
-    const out: FlushOutcome = { ...blank, id, status: "pending", accepted: [], rejected: [] };
-    for (const tx of plan.transactions) {
-      await beginAttempt(dir, id, { relay: tx.relays[0].relay }, lock);
-      const result = await deliver(tx, message, { baseDir: loaded.baseDir, transcript: new Transcript() });
-      if (result.error?.code === "DELIVERY_UNKNOWN") {
-        out.error = { code: result.error.code, message: result.error.message };
-        out.status = "interrupted"; // inflight stays set: the next flush reports it instead of resending
-        continue;
-      }
-      const permanent = result.rejected.filter((x) => x.code >= 500);
-      out.accepted.push(...result.accepted);
-      out.rejected.push(...permanent);
-      const failed = result.ok || result.error?.code === "RECIPIENTS_REJECTED" ? null : { code: result.error!.code, message: result.error!.message };
-      if (failed) out.error = failed;
-      const { entry: after, removed } = await markAttempt(dir, id, { relay: result.relay, accepted: result.accepted, rejectedPermanent: permanent, temporaryError: failed }, lock);
-      out.pending = removed ? [] : after.pending;
-      if (removed) out.status = "delivered";
-    }
-    return out;
+async function listCommand(rest: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags("outbox list", rest, { config: { type: "string" }, json: { type: "boolean" }, failed: { type: "boolean" } });
+  const w = where(values.config, io);
+  const { entries, problems } = values.failed ? await listFailed(w.dir) : await list(w.dir);
+  const failedCount = values.failed ? entries.length : (await listFailed(w.dir).catch(() => ({ entries: [] }))).entries.length;
+  if (values.json) {
+    io.out(json({ config: configJson(w), dir: values.failed ? failedDir(w.dir) : w.dir, entries: entries.map(summary), problems, failed: failedCount }));
+  } else {
+    io.err(header(w, io) + "\n");
+    const what = values.failed ? "failed message" : "message";
+    io.out(`${entries.length} ${what}${entries.length === 1 ? "" : "s"} in ${safeText(values.failed ? failedDir(w.dir) : w.dir)}\n`);
+    for (const e of entries) io.out(entryLine(e));
+    for (const p of problems) io.out(safeText(`${p.id}: ${p.kind === "incomplete" ? "incomplete" : `CORRUPT (${p.kind})`}: ${p.detail}`) + "\n");
+    if (!values.failed && failedCount > 0) io.out(`${failedCount} failed message${failedCount === 1 ? "" : "s"} (never retried): mailplan outbox list --failed\n`);
+  }
+  if (problems.some((p) => p.kind !== "incomplete")) return 65;
+  return failedCount > 0 ? 69 : 0;
+}
+
+async function flushCommand(rest: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags("outbox flush", rest, {
+    config: { type: "string" }, json: { type: "boolean" }, "resend-unknown": { type: "boolean" }, due: { type: "boolean" }, net: { type: "string" },
+  }, Infinity);
+  const adapter = adapterFlag(values.net);
+  const w = where(values.config, io);
+  if (!w.located.found || !w.config) {
+    throw new MailplanError("CONFIG_INVALID", `outbox flush needs a config to send with, and none was found (looked for ${w.located.tried.join(", ")}).`, "give --config FILE, or set $MAILPLAN_CONFIG");
+  }
+  const maxAgeText = w.config.outbox_max_age ?? DEFAULT_MAX_AGE;
+  const baseDir = w.baseDir!;
+  const outcomes = await flushOutbox(w.dir, {
+    config: w.config,
+    configFile: w.located.path,
+    deliver: (tx, message, hooks) => deliver(tx, message as MessageSource, { baseDir, adapter, transcript: new Transcript(), beforeDot: hooks.beforeDot }),
+    resendUnknown: values["resend-unknown"] ?? false,
+    due: values.due ?? false,
+    ids: positionals.length ? positionals : undefined,
+    maxAgeMs: ageMs(maxAgeText)!,
+    maxAgeText,
   });
-  return r.status === "done" ? r.value : { ...blank, id, status: r.status };
+  for (const id of positionals) {
+    if (!outcomes.some((o) => o.id === id)) throw new MailplanError("USAGE", `There is no outbox entry ${JSON.stringify(id)} in ${w.dir}.`, "`mailplan outbox list` shows the entries");
+  }
+  const status = flushExitStatus(outcomes);
+  if (values.json) io.out(json({ config: configJson(w), dir: w.dir, ok: status === 0, outcomes }));
+  else {
+    io.err(header(w, io) + "\n");
+    io.out(`${outcomes.filter((o) => o.status === "delivered").length} of ${outcomes.length} delivered from ${safeText(w.dir)}\n`);
+    for (const o of outcomes) io.out(outcomeLine(o));
+  }
+  return status;
+}
+
+function outcomeLine(o: FlushOutcome): string {
+  const status = o.status === "failed" ? "FAILED, moved to the failed folder (never retried; `mailplan outbox retry` moves it back)" : o.status === "corrupt" ? "CORRUPT (not sent)" : o.status;
+  const lines = [`${o.id}: ${status}${o.pending.length && o.status !== "delivered" ? ` (still pending: ${o.pending.join(", ")})` : ""}${o.error ? ` — ${o.error.code}: ${o.error.message}` : ""}`];
+  for (const n of o.notes) lines.push(`  note: ${n}`);
+  if (o.warning) lines.push(`  warning: outbox: ${o.warning}`);
+  return lines.map(safeText).join("\n") + "\n";
+}
+
+async function showCommand(rest: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags("outbox show", rest, { config: { type: "string" }, json: { type: "boolean" } }, 1);
+  const id = positionals[0];
+  if (!id) throw new MailplanError("USAGE", "outbox show needs the id of an entry.", "`mailplan outbox list` shows them");
+  const w = where(values.config, io);
+  let entry: OutboxEntry;
+  let failed = false;
+  try {
+    entry = await read(w.dir, id);
+  } catch (e) {
+    if (!(e instanceof MailplanError && e.code === "USAGE" && !/not an outbox id/.test(e.message))) throw e;
+    entry = await readFailed(w.dir, id).catch(() => {
+      throw e;
+    });
+    failed = true;
+  }
+  const { sha256: _h, bytes: _b, ...shown } = entry;
+  if (values.json) {
+    io.out(json({ config: configJson(w), dir: failed ? failedDir(w.dir) : w.dir, failed, entry: shown }));
+    return 0;
+  }
+  io.err(header(w, io) + "\n");
+  const lines = [
+    `${entry.id}${failed ? "  FAILED (in the failed folder; `mailplan outbox retry` moves it back)" : ""}`,
+    `  queued:    ${entry.created} (${age(entry.created)} ago)${entry.config ? ` with config ${entry.config}` : ""}`,
+    `  subject:   ${entry.subject ?? "(none)"}`,
+    `  from:      ${entry.envelope.from}`,
+    `  to:        ${entry.envelope.recipients.join(", ")}`,
+    `  pending:   ${entry.pending.join(", ") || "(none)"}`,
+    ...(entry.done.length ? [`  delivered: ${entry.done.map((d) => d.address).join(", ")}`] : []),
+    ...entry.rejected.map((r) => `  refused:   ${r.address} (${r.code} ${r.text})`),
+    `  size:      ${entry.size} bytes${entry.messageId ? `, Message-ID ${entry.messageId}` : ""}`,
+    `  next try:  ${failed ? "never" : entry.nextAttempt}`,
+    ...(entry.inflight ? [`  cut off:   a send was cut off after its final dot at ${entry.inflight.at} (relay ${entry.inflight.relay}): it may have arrived`] : []),
+    ...(entry.failure ? [`  failed:    ${entry.failure.code}: ${entry.failure.message}`] : []),
+    `  attempts:  ${entry.attempts.length}`,
+    ...entry.attempts.map((a) => `    ${a.at} ${a.relay ?? "-"}: ${a.error ? `${a.error.code}: ${a.error.message}` : "ok"}${a.accepted.length ? ` (accepted ${a.accepted.join(", ")})` : ""}`),
+    `  last error: ${(entry.attempts.at(-1)?.error ?? entry.reason).code}: ${(entry.attempts.at(-1)?.error ?? entry.reason).message}`,
+  ];
+  io.out(lines.map(safeText).join("\n") + "\n");
+  return 0;
+}
+
+async function retryCommand(rest: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags("outbox retry", rest, { config: { type: "string" } }, 1);
+  const id = positionals[0];
+  if (!id) throw new MailplanError("USAGE", "outbox retry needs the id of a failed entry.", "`mailplan outbox list --failed` shows them");
+  const w = where(values.config, io);
+  io.err(header(w, io) + "\n");
+  const entry = await retryFailed(w.dir, id);
+  io.out(safeText(`moved ${id} back to the outbox (from ${entry.envelope.from} to ${entry.pending.join(", ")}); the next \`mailplan outbox flush\` sends it`) + "\n");
+  return 0;
+}
+
+async function dropCommand(rest: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags("outbox drop", rest, { config: { type: "string" } }, 1);
+  const id = positionals[0];
+  if (!id) throw new MailplanError("USAGE", "outbox drop needs the id of an entry.", "`mailplan outbox list` shows them");
+  const w = where(values.config, io);
+  io.err(header(w, io) + "\n");
+  let entry: OutboxEntry | null;
+  try {
+    entry = await drop(w.dir, id);
+  } catch (e) {
+    if (!(e instanceof MailplanError && e.code === "USAGE" && !/not an outbox id/.test(e.message))) throw e;
+    const dead = await readFailed(w.dir, id).catch(() => null);
+    if (!dead) throw e;
+    entry = await dropFailed(w.dir, id);
+  }
+  io.out(safeText(entry ? `dropped ${id} (from ${entry.envelope.from} to ${entry.pending.join(", ")})` : `dropped ${id} (its state was unreadable)`) + "\n");
+  return 0;
 }
 
 /** `outbox …`: returns the exit status. */
 export async function outboxCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === "list") {
-    const { values } = parseFlags("outbox list", rest, { config: { type: "string" }, json: { type: "boolean" } });
-    const dir = folder(values.config, io);
-    const { entries, problems } = await list(dir);
-    if (values.json) {
-      io.out(json({ dir, entries: entries.map(summary), problems }));
-      return 0;
-    }
-    io.out(`${entries.length} message${entries.length === 1 ? "" : "s"} in ${dir}\n`);
-    for (const e of entries.map(summary)) {
-      io.out(`${e.id}  from ${e.from} to ${e.pending.join(", ")}  ${e.attempts} attempt${e.attempts === 1 ? "" : "s"}, last: ${e.lastError ? `${e.lastError.code} ${safeText(e.lastError.message)}` : "none"}${e.interrupted ? "  (last send was cut off)" : ""}\n`);
-    }
-    for (const p of problems) io.out(`${p.id}: ${p.kind}: ${p.detail}${p.removed ? " (removed)" : ""}\n`);
-    return 0;
-  }
-  if (sub === "flush") {
-    const { values } = parseFlags("outbox flush", rest, { config: { type: "string" }, json: { type: "boolean" }, "resend-unknown": { type: "boolean" }, due: { type: "boolean" } });
-    const dir = folder(values.config, io);
-    const { entries: all } = await list(dir);
-    const entries = values.due ? all.filter((e) => isDue(e)) : all;
-    const outcomes: FlushOutcome[] = [];
-    for (const e of entries) {
-      outcomes.push(await flushOne(dir, e.id, { config: values.config ? resolve(values.config) : undefined, resendUnknown: values["resend-unknown"] ?? false, io }));
-    }
-    const left = outcomes.filter((o) => o.status === "pending" || o.status === "interrupted" || o.status === "busy");
-    if (values.json) io.out(json({ dir, ok: left.length === 0, outcomes }));
-    else {
-      io.out(`${outcomes.filter((o) => o.status === "delivered").length} of ${outcomes.length} delivered from ${dir}\n`);
-      for (const o of outcomes) io.out(`${o.id}: ${o.status}${o.pending.length ? ` (still pending: ${o.pending.join(", ")})` : ""}${o.error ? ` — ${o.error.code}: ${safeText(o.error.message)}` : ""}\n`);
-    }
-    return left.length === 0 ? 0 : 75;
-  }
-  if (sub === "drop") {
-    const { values, positionals } = parseFlags("outbox drop", rest, { config: { type: "string" } }, 1);
-    const id = positionals[0];
-    if (!id) throw new MailplanError("USAGE", "outbox drop needs the id of an entry.", "mailplan outbox list shows them");
-    const dir = folder(values.config, io);
-    const entry = await drop(dir, id);
-    io.out(entry ? `dropped ${id} (from ${entry.envelope.from} to ${entry.pending.join(", ")})\n` : `${id} was already gone\n`);
-    return 0;
-  }
-  throw new MailplanError("USAGE", sub ? `Unknown outbox command "${safeText(sub)}".` : "outbox needs a command: list, flush or drop ID.", sub ? suggestion(sub, ["list", "flush", "drop"]) || "use list, flush or drop ID" : "for example: mailplan outbox list");
+  if (sub === "list") return await listCommand(rest, io);
+  if (sub === "flush") return await flushCommand(rest, io);
+  if (sub === "show") return await showCommand(rest, io);
+  if (sub === "retry") return await retryCommand(rest, io);
+  if (sub === "drop") return await dropCommand(rest, io);
+  throw new MailplanError(
+    "USAGE",
+    sub ? `Unknown outbox command "${safeText(sub)}".` : "outbox needs a command: list, flush, show ID, retry ID or drop ID.",
+    sub ? suggestion(sub, SUBCOMMANDS) || "use list, flush, show ID, retry ID or drop ID" : "for example: mailplan outbox list",
+  );
 }

@@ -6,7 +6,7 @@
  */
 import type { AttemptSummary, DeliveryError, TransactionResult } from "../engine/types.ts";
 import { safeText } from "./io.ts";
-import type { SendResult } from "./send-run.ts";
+import type { OutboxedResult, SendResult } from "./send-run.ts";
 
 function one(r: TransactionResult): string[] {
   const where = `${r.relay} (${r.server.host}:${r.server.port}, ${r.server.strategy})`;
@@ -22,6 +22,10 @@ function one(r: TransactionResult): string[] {
     lines.push(`  ${safeText(r.error.message)}`);
     if (r.error.hint) lines.push(`  hint: ${safeText(r.error.hint)}`);
   }
+  const q = (r as OutboxedResult).queued;
+  if (q) lines.push(q.cutOff ? `  kept in the outbox as ${q.id}, flagged "cut off" (the message may have arrived)` : `  kept in the outbox as ${q.id} (${safeText(q.dir)})`);
+  const ob = (r as OutboxedResult).outbox;
+  if (ob) lines.push(`  outbox: ${safeText(ob.error)}${!r.ok && !q ? " — NOT queued" : ""}`);
   for (const [a, times] of triedFirst(r)) {
     lines.push(`  tried first: ${a.relay} (${a.server.host}:${a.server.port})${times > 1 ? `, ${times} times` : ""}: ${a.error!.code}: ${safeText(a.error!.message)}`);
   }

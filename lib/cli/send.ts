@@ -16,7 +16,7 @@ import { requireConfig } from "./commands.ts";
 import { type CliIo, safeText } from "./io.ts";
 import { openOutputFile, type OutputFile } from "./output-file.ts";
 import { renderSendResult } from "./render-result.ts";
-import { runSend, type SendResult } from "./send-run.ts";
+import { runSend, type SendMode, type SendResult } from "./send-run.ts";
 
 const FLAGS = {
   config: { type: "string" },
@@ -61,10 +61,11 @@ export function withProbeHints(result: SendResult, configFile: string): void {
 export function exitStatus(result: SendResult): number {
   if (result.ok) return 0;
   if (result.queued) return 75;
+  if (result.outbox && result.error?.temporary) return 75; // a temporary failure that could NOT be queued
   return EXIT_CODES[result.error?.code ?? "PROTOCOL_ERROR"];
 }
 
-function adapterFlag(value: string | undefined): AdapterName | undefined {
+export function adapterFlag(value: string | undefined): AdapterName | undefined {
   if (value === undefined) return undefined;
   const available = availableAdapters();
   if (!(available as string[]).includes(value)) {
@@ -104,16 +105,19 @@ export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterab
   let transcriptFile: OutputFile | undefined;
   try {
     if (values.queue && values["no-queue"]) throw new MailplanError("USAGE", "--queue and --no-queue contradict each other.", "use one of them");
-    const outbox = values["no-queue"] ? undefined : { dir: outboxDir(loaded.config.outbox, loaded.baseDir, io.env), config: resolve(loaded.file) };
+    // --no-queue never touches the outbox (not even to find its folder: that may need $HOME).
+    const outbox = () => ({ dir: outboxDir(loaded.config.outbox, loaded.baseDir, io.env), config: resolve(loaded.file) });
+    const mode: SendMode = values["no-queue"] ? { kind: "direct" } : values.queue ? { kind: "queue-only", outbox: outbox() } : { kind: "write-ahead", outbox: outbox() };
     // Every output file is opened now, before connecting: after the server's 250 nothing local may fail the send.
     if (values.transcript !== undefined) transcriptFile = openOutputFile(values.transcript, "--transcript");
     const result: SendOutput = await runSend({
       config: loaded.config, baseDir: loaded.baseDir, envelope: { from: parseMailbox(from, "sender").address, recipients }, message,
-      route: values.route, adapter, transcript, outbox, queueOnly: values.queue,
+      route: values.route, adapter, transcript, mode,
     });
     // From here on the outcome is fixed: local trouble becomes a warning, never a different exit status.
     const warnings = [transcriptFile?.write(transcript.toString())].filter((w): w is string => !!w);
     if (warnings.length) result.warnings = warnings;
+    if (result.outbox) report(() => io.err(`warning: outbox: ${safeText(result.outbox!.error)}\n`));
     withProbeHints(result, resolve(loaded.file));
     // Success on stdout (nothing with --quiet); a failure and every warning on stderr, so that
     // `>/dev/null` (cron) still shows them. --json: the result on stdout whatever it says.

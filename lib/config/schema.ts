@@ -188,6 +188,11 @@ export const ConfigSchema = v.pipe(
   v.strictObject({
     version: v.literal(1, msg("must be 1", "write version: 1 at the top of the file")),
     outbox: v.optional(FilePath),
+    outbox_max_age: v.optional(v.pipe(
+      v.string(msg("must be a duration", "write it like 5d, 12h or 1d12h")),
+      v.regex(/^(?:\d+(?:ms|s|m|h|d))+$/, msg("is not a duration", "write it like 5d, 12h or 1d12h")),
+      v.description("How long `outbox flush` keeps trying an entry before moving it to the failed folder (default 5d; units ms, s, m, h, d)."),
+    )),
     defaults: Defaults,
     relays: v.pipe(
       v.record(RelayName, Relay, msg("must be a mapping of relay names to relays", "see config/mail.yaml for an example")),

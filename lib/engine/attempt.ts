@@ -31,6 +31,8 @@ export interface AttemptOptions {
   /** How long a STARTTLS/plain relay may stay silent before its port is tested for implicit TLS
    * on a second connection (threats.md M2). Default {@link GREETING_SILENCE_MS}. */
   greetingSilenceMs?: number;
+  /** See DeliverOptions.beforeDot. */
+  beforeDot?: (info: { relay: string; recipients: string[] }) => Promise<void>;
 }
 
 /** Default wait for a greeting before asking the port, on a second connection, whether it speaks TLS. */
@@ -275,6 +277,7 @@ async function drive(
               await write(conn, out, left(), "data");
             }
             const end = encoder.finish();
+            await opts.beforeDot?.({ relay: relay.relay, recipients: session.result().accepted });
             await write(conn, end, left(), "data");
             t?.note(`message body sent (${bytes + end.length} bytes, dot-stuffed)`);
             queue.push(...session.bodySent());

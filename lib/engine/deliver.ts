@@ -33,6 +33,12 @@ export interface DeliverOptions {
   now?: () => number;
   /** Silence before a STARTTLS/plain relay's port is tested for implicit TLS (default 2 s; tests shorten it). */
   greetingSilenceMs?: number;
+  /**
+   * Called right before an attempt writes the final dot, with the recipients the server accepted
+   * at RCPT (the outbox marks them "in flight" there). If it throws, the attempt fails (nothing
+   * more is written).
+   */
+  beforeDot?: (info: { relay: string; recipients: string[] }) => Promise<void>;
 }
 
 export { backoffDelay, worstCase } from "./budget.ts";
@@ -99,7 +105,7 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
         t?.note(`try ${n} of ${relay.retry.attempts} on ${relay.relay} in ${wait} ms, for ${pending.join(", ")}`);
         await sleep(wait);
       }
-      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, adapter: options.adapter, transcript: t, greetingSilenceMs: options.greetingSilenceMs });
+      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, adapter: options.adapter, transcript: t, greetingSilenceMs: options.greetingSilenceMs, beforeDot: options.beforeDot });
       last = { relay, r };
       attempts.push({ relay: relay.relay, server, error: r.error ?? (r.session?.error?.toJSON() as unknown as DeliveryError | undefined) ?? null });
       const delivered = r.error === null; // the final dot got 2xx for this try's accepted recipients

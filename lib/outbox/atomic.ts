@@ -1,13 +1,17 @@
 /**
  * Crash-safe file writes: data goes to a temporary file in the same folder, is fsynced, renamed
- * over the final name, and the folder is fsynced so the rename itself is durable.
+ * over the final name, and the folder is fsynced so the rename itself is durable. On any failure
+ * (a full disk, a read-only folder, EACCES) the temporary file is removed: nothing is left behind.
  * @module
  */
 import { open, rename, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
-/** A test seam: called at each crash-relevant step (tests kill the process there). */
+/**
+ * A test seam: called at each crash-relevant step. Tests kill the process there, or throw an
+ * error (e.g. ENOSPC) to inject a filesystem failure at that step.
+ */
 export const outboxHooks: { step: ((name: string) => void | Promise<void>) | null } = { step: null };
 
 /** Runs the test hook for `name`, if any. */
@@ -43,7 +47,8 @@ async function writeAll(fh: Awaited<ReturnType<typeof open>>, bytes: Uint8Array)
 
 /**
  * Streams `chunks` into `dir/final` atomically (mode 0600). `onChunk` sees every chunk written
- * (for hashing). Returns the number of bytes written. `stepPrefix` names the test-hook steps.
+ * (for hashing). Returns the number of bytes written. `stepPrefix` names the test-hook steps
+ * (`-open`, `-written`, `-renamed`).
  */
 export async function writeAtomic(
   dir: string,
@@ -55,22 +60,28 @@ export async function writeAtomic(
 ): Promise<number> {
   const tmpPath = join(dir, tmp);
   let bytes = 0;
-  const fh = await open(tmpPath, "wx", 0o600);
+  let renamed = false;
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
+    await step(`${stepPrefix}-open`);
+    fh = await open(tmpPath, "wx", 0o600);
     for await (const c of chunks) {
       onChunk?.(c);
+      await step(`${stepPrefix}-write`);
       await writeAll(fh, c);
       bytes += c.length;
     }
     await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await step(`${stepPrefix}-written`);
+    await rename(tmpPath, join(dir, final));
+    renamed = true;
   } catch (e) {
-    await fh.close().catch(() => {});
-    await unlink(tmpPath).catch(() => {});
+    await fh?.close().catch(() => {});
+    if (!renamed) await unlink(tmpPath).catch(() => {});
     throw e;
   }
-  await fh.close();
-  await step(`${stepPrefix}-written`);
-  await rename(tmpPath, join(dir, final));
   await step(`${stepPrefix}-renamed`);
   await fsyncDir(dir);
   return bytes;

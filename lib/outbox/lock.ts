@@ -188,8 +188,9 @@ export async function tryLock(dir: string, id: string): Promise<OutboxLock | nul
   };
   const raw = JSON.stringify(info);
   const cand = join(dir, tempName(id, "lockcand"));
-  await writeFile(cand, raw, { mode: 0o600 });
   try {
+    await step("lock-open");
+    await writeFile(cand, raw, { mode: 0o600 });
     for (let tries = 0; tries < 4; tries++) {
       if (await createExclusive(cand, lockPath, raw)) return makeLock(dir, id, info.token);
       const cur = await readLock(lockPath);

@@ -3,150 +3,73 @@
  * folder: `<id>.eml` (the exact message bytes) and `<id>.json` (envelope and delivery state).
  * Every write is atomic (temporary file, fsync, rename, fsync of the folder), the .eml always
  * before the .json, and the .json is the entry's commit point: an .eml without a .json is an
- * unfinished enqueue, never sent, and removed by `list`. Removal deletes the .json first.
- * Every change to an entry happens under its lock (see lock.ts).
+ * unfinished enqueue, never sent, and removed by `cleanup`. Removal deletes the .json first.
+ * Every change to an entry happens under its lock (see lock.ts). Reading never writes: `list`
+ * works on a read-only folder; garbage collection is `cleanup`, run by `flush`.
+ * Nothing in the folder is trusted blindly (safe-fs.ts): a folder or file another user could
+ * have written is refused, symlinks are never followed, the message's length and SHA-256 are
+ * checked before its first byte is sent.
  * @module
  */
-import { readdir, readFile, stat, unlink } from "node:fs/promises";
+import { readdir, stat, unlink } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import process from "node:process";
 import { MailplanError } from "../codes.ts";
-import type { MessageSource } from "../engine/types.ts";
-import { readFileChunks } from "../message/raw.ts";
 import { fsyncDir, step, tempName, writeAtomic } from "./atomic.ts";
 import { ensureOutboxDir } from "./dir.ts";
 import { isOutboxId, newOutboxId } from "./id.ts";
 import { lockHolder, type OutboxLock, tryLock } from "./lock.ts";
-
-/** A failure as the outbox records it. */
-export interface OutboxError {
-  code: string;
-  message: string;
-}
-
-/** One delivery attempt (at enqueue time: the attempts `send` made). */
-export interface OutboxAttempt {
-  at: string;
-  relay: string | null;
-  accepted: string[];
-  rejected: string[];
-  error: OutboxError | null;
-}
-
-/** The `<id>.json` state file. */
-export interface OutboxEntry {
-  version: 1;
-  id: string;
-  created: string;
-  envelope: { from: string; recipients: string[] };
-  route: string | null;
-  /** Absolute path of the config the message was queued with: `outbox flush` uses it when no --config is given. */
-  config: string | null;
-  /** Recipients still to deliver, in envelope order. */
-  pending: string[];
-  /** Recipients the server accepted with a final 250: never sent again. */
-  done: { address: string; at: string; relay: string | null }[];
-  /** Recipients refused permanently: never sent again. */
-  rejected: { address: string; code: number; text: string; at: string }[];
-  attempts: OutboxAttempt[];
-  /** Not before this time (ISO); `flush` may ignore it. */
-  nextAttempt: string;
-  /**
-   * Set by beginAttempt, cleared by markAttempt. Still set when the entry is not locked means a
-   * process died mid-attempt: the server may already have these recipients (DELIVERY_UNKNOWN).
-   */
-  inflight: { at: string; relay: string | null; pid: number; recipients: string[] } | null;
-  /** Why the message was queued. */
-  reason: OutboxError;
-  messageId: string | null;
-  /** MessageSource.size (octets after CRLF normalisation, for SIZE=). */
-  size: number;
-  /** Length of `<id>.eml` in bytes, and its SHA-256 (hex): checked by list and open. */
-  bytes: number;
-  sha256: string;
-  has8bit: boolean;
-  needsSmtpUtf8: boolean;
-}
-
-/** What to enqueue. */
-export interface EnqueueInput {
-  envelope: { from: string; recipients: string[] };
-  route?: string | null;
-  /** The config file in use (absolute path), remembered for `outbox flush`. */
-  config?: string | null;
-  message: MessageSource;
-  reason: OutboxError;
-  /** Attempts already made (e.g. by `send` before giving up). */
-  attempts?: OutboxAttempt[];
-  /** Recipients already delivered by `send` (excluded from pending). */
-  done?: { address: string; relay?: string | null }[];
-  /** Recipients already refused permanently by `send` (excluded from pending). */
-  rejected?: { address: string; code: number; text: string }[];
-  nextAttempt?: Date;
-  now?: Date;
-}
-
-/** The result of one attempt at an entry. */
-export interface AttemptOutcome {
-  relay?: string | null;
-  /** Recipients of a transaction that ended with the server's final 250. */
-  accepted: string[];
-  /** Recipients refused with a 5xx (or whose transaction got a 5xx). */
-  rejectedPermanent: ({ address: string; code: number; text: string } | string)[];
-  /** Why the rest is still pending (null when nothing else is). */
-  temporaryError: OutboxError | null;
-  at?: Date;
-  nextAttempt?: Date;
-}
-
-/** An entry `list` could not use. */
-export interface OutboxProblem {
-  id: string;
-  /** incomplete: .eml without .json (an interrupted enqueue); corrupt: unreadable state or message. */
-  kind: "incomplete" | "corrupt";
-  detail: string;
-  /** True when list removed it (only incomplete entries whose writer is gone). */
-  removed: boolean;
-}
-
-/** Delay before the n-th retry (1-based): 5 min doubling, at most 4 h. */
-export function retryDelayMs(n: number): number {
-  return Math.min(5 * 60_000 * 2 ** Math.max(0, n - 1), 4 * 3600_000);
-}
+import { checkOutboxDir, openEntryFile, readEntryText, UnsafeEntryError } from "./safe-fs.ts";
+import { applyOutcome, retryDelayMs, withInflight } from "./state.ts";
+import type { AttemptOutcome, EnqueueInput, OutboxEntry, OutboxMessage, OutboxProblem } from "./types.ts";
 
 const codeOf = (e: unknown) => (e as { code?: string }).code;
+const exists = (path: string) => stat(path).then(() => true, () => false);
 
-function checkId(dir: string, id: string): void {
+/** The id check every function taking an id makes first (an id can never name a path outside the outbox). */
+export function checkId(dir: string, id: string): void {
   if (!isOutboxId(id)) {
     throw new MailplanError("USAGE", `${JSON.stringify(id)} is not an outbox id.`, `ids look like 20260102T030405678Z-k3j9x2m4q7a5; see \`mailplan outbox list\` (${dir})`);
   }
 }
 
 async function unknownId(dir: string, id: string): Promise<MailplanError> {
-  const ids = (await list(dir, { cleanup: false })).entries.map((e) => e.id);
+  const ids = (await list(dir).catch(() => ({ entries: [] as OutboxEntry[] }))).entries.map((e) => e.id);
   const hint = ids.length === 0
     ? `the outbox (${dir}) is empty`
     : `the outbox holds ${ids.length} ${ids.length === 1 ? "entry" : "entries"}: ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ", …" : ""} (see \`mailplan outbox list\`)`;
   return new MailplanError("USAGE", `There is no outbox entry ${JSON.stringify(id)}.`, hint);
 }
 
-function isStrArray(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every((x) => typeof x === "string");
-}
+const isStr = (v: unknown): v is string => typeof v === "string";
+const isStrArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
-/** Parses and checks a state file; throws an Error saying what is wrong. */
+/** Parses and checks a state file; throws an Error saying what is wrong (field by field, types included). */
 export function parseEntry(text: string, id: string): OutboxEntry {
-  const e = JSON.parse(text) as OutboxEntry;
   const bad = (what: string) => new Error(`${id}.json: ${what}`);
-  if (e?.version !== 1) throw bad("unknown version");
-  if (e.id !== id) throw bad("id does not match the file name");
-  if (typeof e.envelope?.from !== "string" || !isStrArray(e.envelope.recipients)) throw bad("bad envelope");
-  if (!isStrArray(e.pending) || !Array.isArray(e.done) || !Array.isArray(e.rejected) || !Array.isArray(e.attempts)) {
-    throw bad("bad recipient state");
+  let e: OutboxEntry;
+  try {
+    e = JSON.parse(text) as OutboxEntry;
+  } catch {
+    throw bad("not valid JSON (truncated or hand-edited)");
   }
-  if (typeof e.bytes !== "number" || typeof e.sha256 !== "string" || typeof e.size !== "number") throw bad("bad message facts");
+  if (typeof e !== "object" || e === null) throw bad("not a JSON object");
+  if (e.version !== 1) throw bad("unknown version");
+  if (e.id !== id) throw bad("id does not match the file name");
+  if (!isStr(e.created) || Number.isNaN(Date.parse(e.created))) throw bad("bad created time");
+  if (!isStr(e.envelope?.from) || !isStrArray(e.envelope.recipients)) throw bad("bad envelope");
+  if (!isStrArray(e.pending)) throw bad("bad pending recipients");
+  if (!Array.isArray(e.done) || !e.done.every((d) => isStr(d?.address))) throw bad("bad done recipients");
+  if (!Array.isArray(e.rejected) || !e.rejected.every((r) => isStr(r?.address))) throw bad("bad rejected recipients");
+  if (!Array.isArray(e.attempts)) throw bad("bad attempts");
+  if (!isCount(e.bytes) || !isStr(e.sha256) || !/^[0-9a-f]{64}$/.test(e.sha256) || !isCount(e.size)) throw bad("bad message facts (bytes, size or sha256)");
+  if (!isStr(e.nextAttempt)) throw bad("bad nextAttempt");
+  if (e.inflight !== null && e.inflight !== undefined && !isStrArray(e.inflight.recipients)) throw bad("bad inflight");
+  e.inflight ??= null;
   e.config ??= null;
+  e.route ??= null;
   return e;
 }
 
@@ -156,7 +79,8 @@ async function writeState(dir: string, entry: OutboxEntry, prefix: string): Prom
 }
 
 /** Removes an entry: .json first (the entry ceases to exist atomically), then the .eml. */
-async function removeEntry(dir: string, id: string): Promise<void> {
+export async function removeEntry(dir: string, id: string): Promise<void> {
+  await step("remove-open");
   await unlink(join(dir, `${id}.json`)).catch((e) => {
     if (codeOf(e) !== "ENOENT") throw e;
   });
@@ -168,11 +92,23 @@ async function removeEntry(dir: string, id: string): Promise<void> {
   await fsyncDir(dir);
 }
 
+/** The Subject header's value (unfolded, first 200 characters), read from the first chunk of headers. */
+function subjectOf(head: Uint8Array): string | null {
+  const text = new TextDecoder("latin1").decode(head);
+  const end = text.search(/\r?\n\r?\n/);
+  const headers = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, " ");
+  const m = /^subject:[ \t]*(.*)$/im.exec(headers);
+  return m ? m[1].slice(0, 200) : null;
+}
+
 /**
- * Stores a message and its envelope; returns the new entry's id once both files are durable.
- * @example const id = await enqueue(dir, { envelope, message, reason: { code: "TEMPORARY_FAILURE", message: "451 …" } });
+ * Stores a message and its envelope and returns the new entry's id with its lock still held,
+ * once both files are durable: the caller keeps the entry to itself until it releases the lock
+ * (`send` holds it from store to outcome). On failure nothing is left behind.
+ * @example const { id, lock } = await store(dir, { envelope, message, reason }); try { … } finally { await lock.release(); }
  */
-export async function enqueue(dir: string, input: EnqueueInput): Promise<string> {
+export async function store(dir: string, input: EnqueueInput): Promise<{ id: string; lock: OutboxLock }> {
+  await checkOutboxDir(dir);
   await ensureOutboxDir(dir);
   const now = input.now ?? new Date();
   const id = newOutboxId(now);
@@ -180,9 +116,13 @@ export async function enqueue(dir: string, input: EnqueueInput): Promise<string>
   if (!lock) throw new Error(`outbox id collision: ${id}`);
   try {
     const hash = createHash("sha256");
+    let head: Uint8Array | null = null;
     let bytes: number;
     try {
-      bytes = await writeAtomic(dir, `${id}.eml`, tempName(id, "eml"), input.message.open(), "eml", (c) => hash.update(c));
+      bytes = await writeAtomic(dir, `${id}.eml`, tempName(id, "eml"), input.message.open(), "eml", (c) => {
+        hash.update(c);
+        head ??= c.subarray(0, 16384);
+      });
     } catch (e) {
       await unlink(join(dir, `${id}.eml`)).catch(() => {});
       throw e;
@@ -202,6 +142,7 @@ export async function enqueue(dir: string, input: EnqueueInput): Promise<string>
       envelope: { from: input.envelope.from, recipients },
       route: input.route ?? null,
       config: input.config ?? null,
+      subject: head ? subjectOf(head) : null,
       pending: recipients.filter((r) => !settled.has(r)),
       done,
       rejected,
@@ -222,18 +163,29 @@ export async function enqueue(dir: string, input: EnqueueInput): Promise<string>
       await removeEntry(dir, id).catch(() => {});
       throw e;
     }
-    return id;
-  } finally {
-    await lock.release();
+    return { id, lock };
+  } catch (e) {
+    await lock.release().catch(() => {});
+    throw e;
   }
 }
 
-/** Reads one entry's state. Unknown id: MailplanError USAGE whose hint lists the ids. */
+/**
+ * Stores a message and its envelope; returns the new entry's id once both files are durable.
+ * @example const id = await enqueue(dir, { envelope, message, reason: { code: "TEMPORARY_FAILURE", message: "451 …" } });
+ */
+export async function enqueue(dir: string, input: EnqueueInput): Promise<string> {
+  const { id, lock } = await store(dir, input);
+  await lock.release();
+  return id;
+}
+
+/** Reads one entry's state (safely: no symlink, ours only). Unknown id: MailplanError USAGE whose hint lists the ids. */
 export async function read(dir: string, id: string): Promise<OutboxEntry> {
   checkId(dir, id);
   let text: string;
   try {
-    text = await readFile(join(dir, `${id}.json`), "utf8");
+    text = await readEntryText(join(dir, `${id}.json`));
   } catch (e) {
     if (codeOf(e) === "ENOENT" || codeOf(e) === "ENOTDIR") throw await unknownId(dir, id);
     throw e;
@@ -241,21 +193,22 @@ export async function read(dir: string, id: string): Promise<OutboxEntry> {
   return parseEntry(text, id);
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
-
-/**
- * Every entry, oldest first, and the problems found. With `cleanup` (default), interrupted
- * enqueues and leftover temporary files whose writer is gone are removed (and reported).
- */
-export async function list(dir: string, opts: { cleanup?: boolean } = {}): Promise<{ entries: OutboxEntry[]; problems: OutboxProblem[] }> {
-  const cleanup = opts.cleanup ?? true;
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (e) {
-    if (codeOf(e) === "ENOENT") return { entries: [], problems: [] };
+/** Checks that `<id>.eml` is a safe regular file of the recorded length. */
+async function checkMessageFile(dir: string, entry: OutboxEntry): Promise<void> {
+  const fh = await openEntryFile(join(dir, `${entry.id}.eml`)).catch((e) => {
+    if (codeOf(e) === "ENOENT") throw new Error(`${entry.id}.eml is missing`);
     throw e;
+  });
+  try {
+    const st = await fh.stat();
+    if (st.size !== entry.bytes) throw new Error(`${entry.id}.eml has ${st.size} bytes, the state says ${entry.bytes}`);
+  } finally {
+    await fh.close();
   }
+}
+
+/** The ids in a folder listing, with which of their files exist. */
+function scan(names: string[]) {
   const byId = new Map<string, { json: boolean; eml: boolean; lock: boolean; brk: boolean; temps: string[] }>();
   const slot = (id: string) => {
     let s = byId.get(id);
@@ -270,39 +223,75 @@ export async function list(dir: string, opts: { cleanup?: boolean } = {}): Promi
     const t = /^\.(.+?)\.[a-z]+\.[0-9a-f]+\.tmp$/.exec(n);
     if (t && isOutboxId(t[1])) slot(t[1]).temps.push(n);
   }
+  return byId;
+}
+
+async function names(dir: string): Promise<string[] | null> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if (codeOf(e) === "ENOENT") return null;
+    throw e;
+  }
+}
+
+/**
+ * Every entry, oldest first, and the entries that could not be used (corrupt, unsafe, or an
+ * interrupted enqueue). Never writes: works on a read-only folder.
+ * @example const { entries, problems } = await list(dir);
+ */
+export async function list(dir: string): Promise<{ entries: OutboxEntry[]; problems: OutboxProblem[] }> {
+  await checkOutboxDir(dir);
+  const all = await names(dir);
+  if (!all) return { entries: [], problems: [] };
+  const byId = scan(all);
   const entries: OutboxEntry[] = [];
   const problems: OutboxProblem[] = [];
   for (const id of [...byId.keys()].sort()) {
     const s = byId.get(id)!;
-    if (s.json) {
-      const jsonPath = join(dir, `${id}.json`);
-      try {
-        const text = await readFile(jsonPath, "utf8").catch((e) => {
-          if (codeOf(e) === "ENOENT") return null; // delivered or dropped meanwhile
-          throw e;
-        });
-        if (text === null) continue;
-        const entry = parseEntry(text, id);
-        const st = await stat(join(dir, `${id}.eml`)).catch(() => null);
-        if (!st) {
-          if (!(await exists(jsonPath))) continue; // removal in progress (.json goes first)
-          throw new Error(`${id}.eml is missing`);
-        }
-        if (st.size !== entry.bytes) throw new Error(`${id}.eml has ${st.size} bytes, the state says ${entry.bytes}`);
-        entries.push(entry);
-      } catch (e) {
-        problems.push({ id, kind: "corrupt", detail: (e as Error).message, removed: false });
-      }
-      if (!cleanup || (s.temps.length === 0 && !s.brk)) continue;
-    } else if (!cleanup) {
+    if (!s.json) {
       if (s.eml && !(await lockHolder(dir, id)) && !(await exists(join(dir, `${id}.json`)))) {
         problems.push({ id, kind: "incomplete", detail: `${id}.eml has no ${id}.json (an interrupted enqueue or removal)`, removed: false });
       }
       continue;
     }
-    // Cleanup, only with the entry's lock: .eml/.json temporaries are only written under it, and a
+    const jsonPath = join(dir, `${id}.json`);
+    try {
+      const text = await readEntryText(jsonPath).catch((e) => {
+        if (codeOf(e) === "ENOENT") return null; // delivered or dropped meanwhile
+        throw e;
+      });
+      if (text === null) continue;
+      const entry = parseEntry(text, id);
+      try {
+        await checkMessageFile(dir, entry);
+      } catch (e) {
+        if (!(await exists(jsonPath))) continue; // removal in progress (.json goes first)
+        throw e;
+      }
+      entries.push(entry);
+    } catch (e) {
+      problems.push({ id, kind: e instanceof UnsafeEntryError ? "unsafe" : "corrupt", detail: (e as Error).message, removed: false });
+    }
+  }
+  return { entries, problems };
+}
+
+/**
+ * Garbage collection (needs a writable folder; `flush` runs it first): removes leftover temporary
+ * files and interrupted enqueues whose writer is gone, each under the entry's lock. Returns the
+ * interrupted enqueues it removed.
+ */
+export async function cleanup(dir: string): Promise<OutboxProblem[]> {
+  await checkOutboxDir(dir);
+  const all = await names(dir);
+  if (!all) return [];
+  const removed: OutboxProblem[] = [];
+  for (const [id, s] of scan(all)) {
+    if (s.temps.length === 0 && !s.brk && !(s.eml && !s.json)) continue;
+    // Only with the entry's lock: .eml/.json temporaries are only written under it, and a
     // contender's lock candidate or break mutex is useless while we hold the lock.
-    const lock = await tryLock(dir, id);
+    const lock = await tryLock(dir, id).catch(() => null);
     if (!lock) continue;
     try {
       for (const t of s.temps) await unlink(join(dir, t)).catch(() => {});
@@ -310,28 +299,32 @@ export async function list(dir: string, opts: { cleanup?: boolean } = {}): Promi
       if (s.eml && !(await exists(join(dir, `${id}.json`)))) {
         await unlink(join(dir, `${id}.eml`)).catch(() => {});
         await fsyncDir(dir);
-        problems.push({ id, kind: "incomplete", detail: `${id}.eml had no ${id}.json (an interrupted enqueue or removal); removed`, removed: true });
+        removed.push({ id, kind: "incomplete", detail: `${id}.eml had no ${id}.json (an interrupted enqueue or removal); removed`, removed: true });
       }
     } finally {
       await lock.release();
     }
   }
-  return { entries, problems };
+  return removed;
+}
+
+/** An entry being sent right now cannot be changed. */
+export async function busyError(dir: string, id: string): Promise<MailplanError> {
+  const who = await lockHolder(dir, id);
+  return new MailplanError("TEMPORARY_FAILURE", `Outbox entry ${id} is being sent right now${who?.pid ? ` (process ${who.pid})` : ""}.`, "try again when that send or flush has finished");
 }
 
 /**
  * Removes an entry (both files). Unknown id: USAGE with the ids as hint; an entry being sent
- * right now: TEMPORARY_FAILURE. Returns the state it had (null for an incomplete entry).
+ * right now: TEMPORARY_FAILURE. Returns the state it had (null for an unreadable entry).
  */
 export async function drop(dir: string, id: string): Promise<OutboxEntry | null> {
   checkId(dir, id);
+  await checkOutboxDir(dir);
   const [json, eml] = await Promise.all([exists(join(dir, `${id}.json`)), exists(join(dir, `${id}.eml`))]);
   if (!json && !eml) throw await unknownId(dir, id);
   const lock = await tryLock(dir, id);
-  if (!lock) {
-    const who = await lockHolder(dir, id);
-    throw new MailplanError("TEMPORARY_FAILURE", `Outbox entry ${id} is being sent right now${who?.pid ? ` (process ${who.pid})` : ""}.`, "try again when that flush has finished");
-  }
+  if (!lock) throw await busyError(dir, id);
   try {
     const entry = await read(dir, id).catch(() => null);
     await removeEntry(dir, id);
@@ -357,52 +350,43 @@ async function locked<T>(dir: string, id: string, lock: OutboxLock | undefined, 
 }
 
 /**
- * Records that an attempt is starting (call right before sending): sets `inflight`. Pass the
- * lock from withLock; without one, the entry is locked for the duration of this call only.
+ * Records that an attempt's final dot is about to go out (call right before writing it): sets
+ * `inflight`. Pass the lock from withLock / store; without one, the entry is locked for this call only.
  */
-export function beginAttempt(dir: string, id: string, info: { relay?: string | null; at?: Date }, lock?: OutboxLock): Promise<OutboxEntry> {
+export function markInflight(dir: string, id: string, info: { relay?: string | null; recipients?: string[]; at?: Date }, lock?: OutboxLock): Promise<OutboxEntry> {
   return locked(dir, id, lock, async () => {
     const entry = await read(dir, id);
-    entry.inflight = { at: (info.at ?? new Date()).toISOString(), relay: info.relay ?? null, pid: process.pid, recipients: [...entry.pending] };
-    await writeState(dir, entry, "state");
-    return entry;
+    const next = withInflight(entry, { relay: info.relay ?? null, recipients: info.recipients ?? entry.pending }, info.at ?? new Date(), process.pid);
+    await writeState(dir, next, "state");
+    return next;
   });
 }
 
 /**
- * Records an attempt's outcome atomically: accepted recipients move to `done`, permanently
- * refused ones to `rejected` (neither is ever sent again); when none is pending any more the
- * entry is removed (`removed: true`). Pass the lock from withLock.
+ * Records an attempt's outcome atomically (see state.ts applyOutcome); when nothing is pending
+ * and nothing is in doubt the entry is removed (`removed: true`). Pass the lock from withLock / store.
  */
 export function markAttempt(dir: string, id: string, outcome: AttemptOutcome, lock?: OutboxLock): Promise<{ entry: OutboxEntry; removed: boolean }> {
   return locked(dir, id, lock, async () => {
-    const entry = await read(dir, id);
-    const at = (outcome.at ?? new Date()).toISOString();
-    const relay = outcome.relay ?? null;
-    const pending = new Set(entry.pending);
-    const accepted = outcome.accepted.filter((a) => pending.delete(a));
-    const rejected = outcome.rejectedPermanent
-      .map((r) => typeof r === "string" ? { address: r, code: 550, text: "" } : r)
-      .filter((r) => pending.delete(r.address));
-    for (const a of accepted) entry.done.push({ address: a, at, relay });
-    for (const r of rejected) entry.rejected.push({ address: r.address, code: r.code, text: r.text, at });
-    entry.pending = entry.pending.filter((p) => pending.has(p));
-    entry.attempts.push({ at, relay, accepted, rejected: rejected.map((r) => r.address), error: outcome.temporaryError });
-    entry.inflight = null;
-    if (entry.pending.length === 0) {
+    const { entry, finished } = applyOutcome(await read(dir, id), outcome, outcome.at ?? new Date());
+    if (finished) {
       await removeEntry(dir, id);
       return { entry, removed: true };
     }
-    const next = outcome.nextAttempt ?? new Date(Date.parse(at) + retryDelayMs(entry.attempts.length));
-    entry.nextAttempt = next.toISOString();
     await writeState(dir, entry, "state");
     return { entry, removed: false };
   });
 }
 
+/** Writes an entry's state as given (under its lock): used to move entries between folders. */
+export async function writeEntry(dir: string, entry: OutboxEntry, prefix = "state"): Promise<void> {
+  await writeState(dir, entry, prefix);
+}
+
 /**
  * Runs `fn` with `id`'s lock held and its state freshly read (after locking, so it is current).
  * `busy`: another live process holds it (skip it); `gone`: delivered or dropped meanwhile.
+ * A state that cannot be read safely throws (the caller reports it with the id).
  * @example const r = await withLock(dir, id, async (entry, lock) => { …; await markAttempt(dir, id, outcome, lock); });
  */
 export async function withLock<T>(
@@ -418,7 +402,7 @@ export async function withLock<T>(
     try {
       entry = await read(dir, id);
     } catch (e) {
-      if (e instanceof MailplanError) return { status: "gone" };
+      if (e instanceof MailplanError && e.code === "USAGE") return { status: "gone" };
       throw e;
     }
     return { status: "done", value: await fn(entry, lock) };
@@ -427,34 +411,62 @@ export async function withLock<T>(
   }
 }
 
-/** True when the entry's next attempt time has come. */
-export function isDue(entry: OutboxEntry, now: Date = new Date()): boolean {
-  return Date.parse(entry.nextAttempt) <= now.getTime();
+/** The message file changed after it was queued: it must never be sent. */
+export class MessageMismatchError extends MailplanError {
+  constructor(id: string, detail: string) {
+    super("MESSAGE_INVALID", `The message file of outbox entry ${id} changed on disk (${detail}); it was not sent.`, `look at it with \`mailplan outbox show ${id}\`; drop it with \`mailplan outbox drop ${id}\``);
+  }
+}
+
+/** Hashes the whole open file; throws MessageMismatchError unless length and SHA-256 match. */
+async function verify(fh: Awaited<ReturnType<typeof openEntryFile>>, entry: OutboxEntry): Promise<void> {
+  const hash = createHash("sha256");
+  const buf = new Uint8Array(65536);
+  let n = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, n);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    n += bytesRead;
+    if (n > entry.bytes) break;
+  }
+  if (n !== entry.bytes) throw new MessageMismatchError(entry.id, `${n} bytes, expected ${entry.bytes}`);
+  if (hash.digest("hex") !== entry.sha256) throw new MessageMismatchError(entry.id, "its SHA-256 differs");
 }
 
 /**
- * The entry's message as a MessageSource: each open() streams `<id>.eml` again and, before
- * ending, checks its length and SHA-256 against the state, throwing MESSAGE_INVALID on a
- * mismatch (so a damaged file fails before the final `.`, and is never delivered).
+ * The entry's message, checked BEFORE anything is sent: the file is opened without following a
+ * symlink, must be ours, and its length and SHA-256 must match the state (else
+ * MessageMismatchError, MESSAGE_INVALID). Each open() checks again, then streams from the same
+ * open file, so what was checked is what is sent.
  */
-export async function openMessage(dir: string, id: string): Promise<MessageSource> {
-  const entry = await read(dir, id);
+export async function openMessage(dir: string, id: string, known?: OutboxEntry): Promise<OutboxMessage> {
+  const entry = known ?? await read(dir, id);
   const path = join(dir, `${id}.eml`);
+  const fh = await openEntryFile(path);
+  try {
+    await verify(fh, entry);
+  } finally {
+    await fh.close();
+  }
   return {
     size: entry.size,
     has8bit: entry.has8bit,
     needsSmtpUtf8: entry.needsSmtpUtf8,
     messageId: entry.messageId,
     async *open() {
-      const hash = createHash("sha256");
-      let n = 0;
-      for await (const c of readFileChunks(path)) {
-        hash.update(c);
-        n += c.length;
-        yield c;
-      }
-      if (n !== entry.bytes || hash.digest("hex") !== entry.sha256) {
-        throw new MailplanError("MESSAGE_INVALID", `The message file of outbox entry ${id} changed on disk (${n} bytes, expected ${entry.bytes}).`, `drop it with \`mailplan outbox drop ${id}\``);
+      const fh = await openEntryFile(path);
+      try {
+        await verify(fh, entry);
+        const buf = new Uint8Array(65536);
+        for (let pos = 0; pos < entry.bytes;) {
+          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, entry.bytes - pos), pos);
+          if (bytesRead === 0) throw new MessageMismatchError(id, "it became shorter while being sent");
+          pos += bytesRead;
+          yield buf.slice(0, bytesRead);
+        }
+      } finally {
+        await fh.close();
       }
     },
   };

@@ -1,15 +1,15 @@
 /**
- * Crash safety: a process killed (SIGKILL) at each step of enqueue / beginAttempt / markAttempt,
- * and a kill loop where two processes enqueue and deliver concurrently while being killed at
- * random moments. Afterwards every entry is whole (state parses, message matches its SHA-256) or
- * cleanly absent, and the journal proves no recipient was lost or delivered twice unnoticed.
+ * Crash safety: a process killed (SIGKILL) at each step of enqueue / markInflight / markAttempt,
+ * and a kill loop where two processes enqueue and deliver concurrently while being killed after
+ * a random number of journaled steps (waiting on the journal, never on time). Afterwards every
+ * entry is whole (state parses, message matches its SHA-256) or cleanly absent, and the journal proves no recipient was lost or delivered twice unnoticed.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { list, open, type OutboxEntry, withLock } from "../../lib/outbox/mod.ts";
+import { cleanup, list, open, type OutboxEntry, withLock } from "../../lib/outbox/mod.ts";
 import { collect, exited, printed, rng, sleep, spawnWorker, tempDir } from "./helpers.ts";
 
 let base = "";
@@ -31,6 +31,7 @@ async function checkEntry(dir: string, id: string): Promise<OutboxEntry | null> 
 
 /** The folder after a cleanup list: only whole entries (and at most stale lock files). */
 async function assertClean(dir: string): Promise<OutboxEntry[]> {
+  await cleanup(dir);
   const { entries, problems } = await list(dir);
   assert.deepEqual(problems.filter((p) => p.kind === "corrupt"), []);
   const names = readdirSync(dir);
@@ -80,13 +81,15 @@ describe("SIGKILL at each step", () => {
 });
 
 describe("kill loop", () => {
-  it("two processes enqueue and deliver while SIGKILLed at random 30 times: nothing lost, corrupt or silently duplicated", { timeout: 90_000 }, async () => {
+  it("two processes enqueue and deliver while SIGKILLed at random 30 times: nothing lost, corrupt or silently duplicated", { timeout: 240_000 }, async () => {
     const dir = join(base, "loop");
     const log = join(base, "loop.log");
     const seed = Date.now() % 1e9;
     const rand = rng(seed);
     const msg = `seed ${seed}`;
     const slots: { child: ChildProcess; done: Promise<unknown>; ready: Promise<void> }[] = [];
+    const journal = () => existsSync(log) ? readFileSync(log, "utf8").split("\n").filter((l) => /^[QDXARU] \S+/.test(l)) : [];
+    const count = (k: string) => journal().filter((l) => l.startsWith(`${k} `)).length;
     const start = (i: number) => {
       const child = spawnWorker(["churn", dir, log, String(seed * 10 + i)]);
       slots[i] = { child, ready: printed(child, "ready").catch(() => {}), done: exited(child) };
@@ -98,7 +101,11 @@ describe("kill loop", () => {
       for (let iter = 0; iter < 30; iter++) {
         const s = slots[iter % 2];
         await s.ready;
-        await sleep(rand() * 250);
+        // Kill after a random number of journaled steps (an event), never after a guessed time;
+        // the first kills wait until enough was queued and acknowledged for the checks below.
+        const base = journal().length;
+        const need = 1 + Math.floor(rand() * 6);
+        while (journal().length < base + need || (iter >= 10 && count("Q") < 10) || (iter >= 20 && count("A") + count("R") < 5)) await sleep(2);
         s.child.kill("SIGKILL");
         await s.done;
         start(iter % 2);

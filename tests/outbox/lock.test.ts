@@ -5,7 +5,7 @@ import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { list, lockHolder, newOutboxId, tryLock } from "../../lib/outbox/mod.ts";
+import { cleanup, lockHolder, newOutboxId, tryLock } from "../../lib/outbox/mod.ts";
 import { exited, printed, sleep, spawnWorker, tempDir } from "./helpers.ts";
 
 let dir = "";
@@ -27,19 +27,30 @@ describe("tryLock", () => {
     assert.deepEqual(readdirSync(dir).filter((n) => n.includes(id)), []);
   });
 
-  it("processes racing for one entry: exactly one wins (4 entries × 4 processes, two with a stale lock)", { timeout: 30_000 }, async () => {
-    const start = Date.now() + 2000; // every child is up and waiting by then (a late one exits 3)
-    await Promise.all([0, 1, 2, 3].map(async (round) => {
+  it("processes racing for one entry: exactly one wins (4 entries × 4 processes, two with a stale lock)", { timeout: 120_000 }, async () => {
+    // Every child waits for the go file (an event), not for a clock time, so a slow start-up
+    // cannot make it miss the race; a winner holds the lock until the release file appears.
+    const go = join(dir, "go"), release = join(dir, "release");
+    const ids = [0, 1, 2, 3].map((round) => {
       const id = newOutboxId();
-      if (round >= 2) {
-        writeFileSync(join(dir, `${id}.lock`), JSON.stringify({ pid: 2 ** 22 + round, start: null, host: hostname(), token: "s", at: "" }));
-      }
-      const results = await Promise.all(Array.from({ length: 4 }, () => exited(spawnWorker(["lock", dir, id, String(start), "300"]))));
-      for (const r of results) assert.equal(r.code, 0, r.err);
-      const outs = results.map((r) => r.out.trim()).sort();
-      assert.deepEqual(outs, ["busy", "busy", "busy", "won"], `entry ${round}`);
+      if (round >= 2) writeFileSync(join(dir, `${id}.lock`), JSON.stringify({ pid: 2 ** 22 + round, start: null, host: hostname(), token: "s", at: "" }));
+      return id;
+    });
+    const children = ids.flatMap((id) => Array.from({ length: 4 }, () => ({ id, child: spawnWorker(["lockgo", dir, id, go, release]) })));
+    const done = children.map((c) => exited(c.child));
+    await Promise.all(children.map((c) => printed(c.child, "ready")));
+    writeFileSync(go, "");
+    await Promise.all(children.map((c) => Promise.race([printed(c.child, "won"), printed(c.child, "busy")])));
+    writeFileSync(release, "");
+    const results = await Promise.all(done);
+    for (const r of results) assert.equal(r.code, 0, r.err);
+    for (const id of ids) {
+      const outs = results.filter((_, i) => children[i].id === id).map((r) => r.out.replace("ready", "").trim()).sort();
+      assert.deepEqual(outs, ["busy", "busy", "busy", "won"], `entry ${id}`);
       assert.equal(existsSync(join(dir, `${id}.lock`)), false);
-    }));
+    }
+    rmSync(go);
+    rmSync(release);
   });
 
   it("the lock of a process killed with SIGKILL is taken over", { timeout: 30_000 }, async () => {
@@ -125,7 +136,7 @@ describe("tryLock", () => {
     const l = await tryLock(dir, id);
     assert.ok(l);
     await l.release();
-    await list(dir); // removes the dead taker's lock candidate
+    await cleanup(dir); // removes the dead taker's lock candidate
     assert.deepEqual(readdirSync(dir).filter((n) => n.includes(id)), []);
   });
 

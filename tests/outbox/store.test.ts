@@ -6,7 +6,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { MailplanError } from "../../lib/codes.ts";
 import {
-  drop, enqueue, isDue, isOutboxId, list, markAttempt, newOutboxId, open, outboxDir, read, beginAttempt, withLock,
+  drop, enqueue, isDue, isOutboxId, list, markAttempt, newOutboxId, open, outboxDir, read, markInflight, withLock,
 } from "../../lib/outbox/mod.ts";
 import { collect, message, tempDir } from "./helpers.ts";
 
@@ -86,15 +86,19 @@ describe("enqueue / read / open", () => {
       assert.deepEqual(await collect((await open(dir, id)).open()), bytes);
     }
   });
-  it("a message file damaged on disk fails before the end of the stream", async () => {
+  it("a message file damaged on disk is refused before its first byte is streamed (F3)", async () => {
     const dir = join(base, "dmg");
     const m = message(2000, 3);
     const id = await enqueue(dir, { envelope, message: m.source, reason });
     const p = join(dir, `${id}.eml`);
     const b = readFileSync(p);
+    const opened = await open(dir, id); // checked here: still intact
     b[100] ^= 1;
     writeFileSync(p, b);
-    await assert.rejects(collect((await open(dir, id)).open()), (e: unknown) => e instanceof MailplanError && e.code === "MESSAGE_INVALID");
+    await assert.rejects(open(dir, id), (e: unknown) => e instanceof MailplanError && e.code === "MESSAGE_INVALID");
+    // Swapped after the first check: open() checks again before yielding any chunk.
+    const it = opened.open()[Symbol.asyncIterator]();
+    await assert.rejects(it.next(), (e: unknown) => e instanceof MailplanError && e.code === "MESSAGE_INVALID");
   });
   it("a failing message stream leaves nothing behind", async () => {
     const dir = join(base, "fail");
@@ -162,7 +166,7 @@ describe("markAttempt", () => {
   it("moves accepted recipients to done for good and removes the entry when none is pending", async () => {
     const dir = join(base, "mark");
     const id = await enqueue(dir, { envelope, message: message().source, reason });
-    const began = await beginAttempt(dir, id, { relay: "primary" });
+    const began = await markInflight(dir, id, { relay: "primary" });
     assert.deepEqual(began.inflight?.recipients, envelope.recipients);
     const r1 = await markAttempt(dir, id, { relay: "primary", accepted: ["a@x"], rejectedPermanent: [], temporaryError: reason });
     assert.equal(r1.removed, false);

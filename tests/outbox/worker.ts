@@ -1,29 +1,29 @@
 /**
  * Child process for the outbox tests (run by tests/outbox/*.test.ts with the current runtime):
- *   lock DIR ID START_MS HOLD_MS   take ID's lock at START_MS, print "won" or "busy", hold it HOLD_MS
+ *   lockgo DIR ID GO RELEASE       print "ready", wait for the file GO, take ID's lock, print "won" or "busy"; a winner holds it until the file RELEASE exists
  *   hold DIR ID                    take ID's lock, print "locked", wait to be killed
  *   breakcrash DIR ID              take ID's (stale) lock, SIGKILL itself while holding the break mutex
  *   crash DIR STEP                 enqueue then mark attempts, SIGKILL itself at the hook STEP[#N]
  *   churn DIR LOG SEED             enqueue and deliver forever, journaling to LOG, until killed
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import process from "node:process";
 import { tryLock } from "../../lib/outbox/lock.ts";
 import { outboxHooks } from "../../lib/outbox/atomic.ts";
-import { beginAttempt, enqueue, list, markAttempt, withLock } from "../../lib/outbox/store.ts";
+import { markInflight, enqueue, list, markAttempt, withLock } from "../../lib/outbox/store.ts";
 import { message, rng, sleep } from "./helpers.ts";
 
 const [mode, dir, ...rest] = process.argv.slice(2);
 const say = (s: string) => process.stdout.write(s + "\n");
 
-if (mode === "lock") {
-  const [id, start, hold] = rest;
-  if (Date.now() > Number(start)) process.exit(3); // too late to race
-  await sleep(Number(start) - Date.now());
+if (mode === "lockgo") {
+  const [id, go, release] = rest;
+  say("ready");
+  while (!existsSync(go)) await sleep(1);
   const lock = await tryLock(dir, id);
   say(lock ? "won" : "busy");
   if (lock) {
-    await sleep(Number(hold));
+    while (!existsSync(release)) await sleep(1);
     await lock.release();
   }
 } else if (mode === "hold") {
@@ -45,10 +45,10 @@ if (mode === "lock") {
   const m = message(5000, 7);
   const id = await enqueue(dir, { envelope: { from: "s@example.com", recipients: ["a@x", "b@x", "c@x"] }, message: m.source, reason: { code: "TEMPORARY_FAILURE", message: "451" } });
   say(`queued ${id}`);
-  await beginAttempt(dir, id, { relay: "r1" });
+  await markInflight(dir, id, { relay: "r1" });
   await markAttempt(dir, id, { relay: "r1", accepted: ["a@x"], rejectedPermanent: [], temporaryError: { code: "TEMPORARY_FAILURE", message: "451" } });
   say("marked");
-  await markAttempt(dir, id, { relay: "r1", accepted: ["b@x"], rejectedPermanent: ["c@x"], temporaryError: null });
+  await markAttempt(dir, id, { relay: "r1", accepted: ["b@x"], rejectedPermanent: [{ address: "c@x", code: 550, text: "no" }], temporaryError: null });
   say("removed");
 } else if (mode === "churn") {
   const [log, seed] = rest;
@@ -70,7 +70,7 @@ if (mode === "lock") {
     const pick = entries[Math.floor(rand() * entries.length)];
     await withLock(dir, pick.id, async (entry, lock) => {
       if (entry.inflight) j(`U ${entry.id}`); // a previous attempt died: outcome unknown
-      await beginAttempt(dir, entry.id, { relay: "sim" }, lock);
+      await markInflight(dir, entry.id, { relay: "sim" }, lock);
       const accepted = entry.pending.filter(() => rand() < 0.5);
       const rejected = entry.pending.filter((p) => !accepted.includes(p) && rand() < 0.2);
       for (const a of accepted) j(`D ${entry.id} ${a}`); // the simulated server's final 250

@@ -1,0 +1,56 @@
+/**
+ * Where the config is (one rule for every command): `--config FILE`, else `$MAILPLAN_CONFIG`,
+ * else `$XDG_CONFIG_HOME/mailplan/mail.yaml` (`~/.config/mailplan/mail.yaml` when XDG_CONFIG_HOME
+ * is unset or relative), else `/etc/mailplan/mail.yaml`. An explicit choice (the flag or the
+ * variable) is returned even when the file is missing, so loading it reports that; the two
+ * default places are used only when the file exists. The result says which rule chose it, or,
+ * when none did, every place that was looked at.
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import process from "node:process";
+
+/** Which rule chose the config. */
+export type ConfigRule = "--config" | "$MAILPLAN_CONFIG" | "$XDG_CONFIG_HOME" | "~/.config" | "/etc";
+
+/** The config found, or where it was looked for. */
+export type LocatedConfig =
+  | { found: true; path: string; rule: ConfigRule; tried: string[] }
+  | { found: false; path: null; rule: null; tried: string[] };
+
+/** The system-wide config. */
+export const SYSTEM_CONFIG = "/etc/mailplan/mail.yaml";
+
+/**
+ * Finds the config file for a command.
+ * @example locateConfig(undefined, { MAILPLAN_CONFIG: "/srv/mail.yaml" }) // { found: true, path: "/srv/mail.yaml", rule: "$MAILPLAN_CONFIG", … }
+ */
+export function locateConfig(
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+  opts: { exists?: (path: string) => boolean; home?: string; cwd?: string } = {},
+): LocatedConfig {
+  const exists = opts.exists ?? existsSync;
+  const cwd = opts.cwd ?? process.cwd();
+  if (flag !== undefined && flag !== "") return { found: true, path: resolve(cwd, flag), rule: "--config", tried: [] };
+  if (env.MAILPLAN_CONFIG) return { found: true, path: resolve(cwd, env.MAILPLAN_CONFIG), rule: "$MAILPLAN_CONFIG", tried: [] };
+  const home = opts.home ?? (env.HOME || homedir());
+  const xdg = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : null;
+  const candidates: [string, ConfigRule][] = [
+    [join(xdg ?? join(home, ".config"), "mailplan", "mail.yaml"), xdg ? "$XDG_CONFIG_HOME" : "~/.config"],
+    [SYSTEM_CONFIG, "/etc"],
+  ];
+  const tried: string[] = [];
+  for (const [path, rule] of candidates) {
+    tried.push(path);
+    if (exists(path)) return { found: true, path, rule, tried };
+  }
+  return { found: false, path: null, rule: null, tried };
+}
+
+/** How a located config was chosen, for messages: "mail.yaml (from --config)". */
+export function describeConfig(c: LocatedConfig): string {
+  return c.found ? `${c.path} (${c.rule === "--config" ? "from --config" : c.rule === "$MAILPLAN_CONFIG" ? "from $MAILPLAN_CONFIG" : "the default location"})` : "no config";
+}
