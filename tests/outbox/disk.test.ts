@@ -69,7 +69,7 @@ describe("F6: the outbox cannot be written", () => {
     assert.match(result.outbox.error, /ENOSPC/);
     assert.match(result.error.hint, /NOT queued/);
     assert.equal(h.code, 75);
-    assert.match(h.out, /NOT queued/);
+    assert.match(h.err, /NOT queued/);
     assert.deepEqual(temps(outbox), []);
     assert.deepEqual((await list(outbox)).entries, []);
   });

@@ -49,8 +49,8 @@ describe("send: DELIVERY_UNKNOWN is kept, flagged cut off", () => {
       assert.deepEqual(entry.inflight?.recipients, ["cut@rcpt.example"]);
       const human = await cli("send", "--config", config, "--from", "a@sender.example", "--to", "cut2@rcpt.example", "--subject", "s", "--text", "t");
       assert.equal(human.code, 75);
-      assert.match(human.out, /may have arrived/);
-      assert.match(human.out, /mailplan outbox flush --config \S+ --resend-unknown \S+/);
+      assert.match(human.err, /may have arrived/);
+      assert.match(human.err, /mailplan outbox flush --config \S+ --resend-unknown \S+/);
       // A plain flush reports it and does not resend; the exact command from the hint does.
       const before = deliveredTo(good).length;
       const { writeFileSync, readFileSync } = await import("node:fs");
