@@ -4,6 +4,7 @@
  */
 import process from "node:process";
 import { runCli } from "./lib/cli/main.ts";
+import { commandLine } from "./lib/cli/invoked-as.ts";
 
 export { EXIT_CODES, type ErrorCode, MailplanError } from "./lib/codes.ts";
 export { type LoadedConfig, loadConfig, parseConfig } from "./lib/config/load.ts";
@@ -17,7 +18,7 @@ export type * from "./lib/plan/types.ts";
 export { runCli } from "./lib/cli/main.ts";
 
 if (import.meta.main) {
-  const code = await runCli(process.argv.slice(2), {
+  const code = await runCli(commandLine(process.argv, process.env), {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     env: process.env,

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.ts")).demoCommand,
   outbox: async () => (await import("./outbox.ts")).outboxCommand,
   probe: async () => (await import("./probe.ts")).probeCommand,
+  sendmail: async () => (await import("./sendmail.ts")).sendmailCommand,
 };
 
 /**

@@ -183,11 +183,26 @@ export const Route = v.strictObject({
   ),
 });
 
+/** The `sendmail:` block: how `mailplan sendmail` completes a message read from stdin (msmtp's from / set_*_header). */
+export const SendmailOptions = v.strictObject({
+  from: v.optional(
+    v.pipe(
+      v.string(msg("must be an address", "for example from: \"%u@%h\" (user and host name) or cron@example.com")),
+      noCrLf(),
+      v.description("Envelope sender when -f is not given: %u is the user name, %h the host name, %% a percent sign."),
+    ),
+  ),
+  add_from: v.optional(v.boolean(msg("must be true or false", "true adds a From header to messages without one"))),
+  add_date: v.optional(v.boolean(msg("must be true or false", "true adds a Date header to messages without one"))),
+  add_message_id: v.optional(v.boolean(msg("must be true or false", "true adds a Message-ID header to messages without one"))),
+});
+
 /** The whole config file. */
 export const ConfigSchema = v.pipe(
   v.strictObject({
     version: v.literal(1, msg("must be 1", "write version: 1 at the top of the file")),
     outbox: v.optional(FilePath),
+    sendmail: v.optional(SendmailOptions),
     defaults: Defaults,
     relays: v.pipe(
       v.record(RelayName, Relay, msg("must be a mapping of relay names to relays", "see config/mail.yaml for an example")),

@@ -1,0 +1,267 @@
+/**
+ * `mailplan sendmail` (also run when the program is invoked as `sendmail`): a drop-in for
+ * /usr/sbin/sendmail, so cron, mail(1), PHP's mail(), logwatch, smartd and `git send-email` send
+ * through the routes and TLS policy of the config.
+ *
+ * Invariants:
+ * - The message is read from stdin in one streaming pass into a private spool file (memory flat);
+ *   only the header section is rewritten: Bcc (and Resent-Bcc) removed, a missing From, Date or
+ *   Message-ID added (each can be switched off in `sendmail:`). Nothing else is changed but line
+ *   endings.
+ * - The message is never lost once read: it is written ahead to the outbox before the first byte
+ *   goes out, and a temporary failure leaves it there (exit 75, EX_TEMPFAIL); a permanent failure
+ *   exits with the contract's code and one line on stderr. Success prints nothing, as sendmail.
+ * - Envelope sender: -f, else `sendmail.from` (%u user, %h host name), else the From header's
+ *   address, else user@host; an address without a domain (cron's `From: root`) gets the host name.
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { homedir, hostname, tmpdir, userInfo } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import process from "node:process";
+import { MailplanError } from "../codes.ts";
+import type { Config } from "../config/schema.ts";
+import { Transcript } from "../engine/transcript.ts";
+import { formatMailbox, parseMailbox } from "../message/address.ts";
+import { formatDate } from "../message/date.ts";
+import { headerAddresses } from "../message/header-addresses.ts";
+import { fieldValue, type HeaderField, makeField, SubmissionReader } from "../message/header-read.ts";
+import { newMessageId } from "../message/message-id.ts";
+import { openRawMessage } from "../message/raw.ts";
+import { outboxDir } from "../outbox/dir.ts";
+import { requireConfig } from "./commands.ts";
+import { type CliIo, safeText } from "./io.ts";
+import { outboxCommand } from "./outbox.ts";
+import { exitStatus, withProbeHints } from "./send.ts";
+import { runSend, type SendResult } from "./send-run.ts";
+import { parseSendmailArgs, type SendmailArgs } from "./sendmail-args.ts";
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * The config file: `--config`/-C, else $MAILPLAN_CONFIG, else $XDG_CONFIG_HOME/mailplan/mail.yaml
+ * (~/.config when unset), else /etc/mailplan/mail.yaml; null when none of the last two exists.
+ * (Private stand-in for lib/config/locate.ts, same order.)
+ */
+function locateConfig(flag: string | undefined, env: Env): { file: string | null; tried: string[] } {
+  if (flag) return { file: flag, tried: [flag] };
+  if (env.MAILPLAN_CONFIG) return { file: env.MAILPLAN_CONFIG, tried: [env.MAILPLAN_CONFIG] };
+  const xdg = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(env.HOME || homedir(), ".config");
+  const tried = [join(xdg, "mailplan", "mail.yaml"), "/etc/mailplan/mail.yaml"];
+  return { file: tried.find((f) => existsSync(f)) ?? null, tried };
+}
+
+/** The user name for %u: $USER, else $LOGNAME, else the account's name. */
+function userName(env: Env): string {
+  if (env.USER) return env.USER;
+  if (env.LOGNAME) return env.LOGNAME;
+  try {
+    return userInfo().username;
+  } catch {
+    return "nobody";
+  }
+}
+
+/**
+ * Expands `sendmail.from`: %u user name, %h host name, %% a percent sign (msmtp's `from`).
+ * @example expandFrom("%u@%h", { USER: "cron" }, "box.example") // "cron@box.example"
+ */
+export function expandFrom(template: string, env: Env, host: string = hostname()): string {
+  return template.replace(/%(.)?/g, (whole, c: string | undefined) => {
+    if (c === "u") return userName(env);
+    if (c === "h") return host;
+    if (c === "%") return "%";
+    throw new MailplanError("CONFIG_INVALID", `sendmail.from ${JSON.stringify(template)} has ${JSON.stringify(whole)}, which is not a placeholder.`, "use %u for the user name, %h for the host name and %% for a percent sign");
+  });
+}
+
+/** The sendmail-relevant part of a header: the recipients for -t, the From address, what was removed or added. */
+export interface HeaderOutcome {
+  /** Recipients from To/Cc/Bcc (or Resent-To/Cc/Bcc when present); filled only with -t. */
+  recipients: string[];
+  /** The envelope sender decided. */
+  from: string;
+  /** Names of the fields added (From, Date, Message-ID). */
+  added: string[];
+  /** Names of the fields removed (Bcc, Resent-Bcc). */
+  removed: string[];
+}
+
+/** Options of the header rewrite (sendmail.* keys and flags). */
+export interface HeaderPolicy {
+  extract: boolean;
+  flagFrom?: string;
+  configFrom?: string;
+  fullName?: string;
+  addFrom: boolean;
+  addDate: boolean;
+  addMessageId: boolean;
+  host: string;
+  user: string;
+  now: () => Date;
+}
+
+/** An address without a domain (cron's `root`) gets the host name, as sendmail qualifies it. */
+const qualify = (address: string, host: string) => (address === "" || address.includes("@") ? address : `${address}@${host}`);
+
+/**
+ * Rewrites a header section for sending: removes Bcc and Resent-Bcc, decides the envelope sender,
+ * adds a missing From/Date/Message-ID. Returns the new fields and what happened.
+ * @example rewriteHeader(fields, { extract: true, addFrom: true, addDate: true, addMessageId: true, host: "h", user: "u", now: () => new Date() })
+ */
+export function rewriteHeader(fields: HeaderField[], p: HeaderPolicy): { fields: HeaderField[]; outcome: HeaderOutcome } {
+  const named = (n: string) => fields.filter((f) => f.name.toLowerCase() === n);
+  const addressesOf = (n: string) => named(n).flatMap((f) => headerAddresses(fieldValue(f), f.name));
+  let recipients: string[] = [];
+  if (p.extract) {
+    const resent = fields.some((f) => /^resent-(to|cc|bcc)$/i.test(f.name));
+    const prefix = resent ? "resent-" : "";
+    recipients = ["to", "cc", "bcc"].flatMap((n) => addressesOf(prefix + n));
+  }
+  const fromHeader = addressesOf("from")[0];
+  let from: string;
+  if (p.flagFrom !== undefined) from = p.flagFrom;
+  else if (p.configFrom !== undefined) from = p.configFrom;
+  else if (fromHeader !== undefined) from = qualify(fromHeader, p.host);
+  else from = `${p.user}@${p.host}`;
+  const removed = fields.filter((f) => /^(resent-)?bcc$/i.test(f.name)).map((f) => f.name);
+  const kept = fields.filter((f) => !/^(resent-)?bcc$/i.test(f.name));
+  const added: string[] = [];
+  const has = (n: string) => named(n).length > 0;
+  if (p.addFrom && !has("from") && from !== "") {
+    kept.push(makeField("From", formatMailbox(parseMailbox(p.fullName === undefined ? from : `"${p.fullName.replace(/(["\\])/g, "\\$1")}" <${from}>`, "sender"))));
+    added.push("From");
+  }
+  if (p.addDate && !has("date")) {
+    kept.push(makeField("Date", formatDate(p.now())));
+    added.push("Date");
+  }
+  if (p.addMessageId && !has("message-id")) {
+    const domain = from.includes("@") ? from.slice(from.lastIndexOf("@") + 1) : p.host;
+    let id: string;
+    try {
+      id = newMessageId(domain);
+    } catch {
+      id = newMessageId("localhost");
+    }
+    kept.push(makeField("Message-ID", id));
+    added.push("Message-ID");
+  }
+  return { fields: kept, outcome: { recipients, from, added, removed } };
+}
+
+/**
+ * Reads the message from `source` into a private spool file, rewriting its header on the way.
+ * Returns the file and the header outcome; the caller disposes of the folder.
+ */
+async function spool(source: AsyncIterable<Uint8Array>, ignoreDots: boolean, policy: HeaderPolicy) {
+  const dir = await mkdtemp(join(tmpdir(), "mailplan-sendmail-"));
+  const dispose = () => rm(dir, { recursive: true, force: true });
+  const path = join(dir, "message.eml");
+  let outcome: HeaderOutcome | undefined;
+  try {
+    const reader = new SubmissionReader({
+      ignoreDots,
+      rewrite: (fields) => {
+        const r = rewriteHeader(fields, policy);
+        outcome = r.outcome;
+        return r.fields;
+      },
+    });
+    const fh = await open(path, "wx", 0o600);
+    try {
+      const write = async (parts: Uint8Array[]) => {
+        for (const bytes of parts) {
+          let off = 0;
+          while (off < bytes.length) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
+        }
+      };
+      for await (const chunk of source) {
+        await write(reader.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk));
+        if (reader.ended) break; // a lone "." line: the rest of stdin is not part of the message
+      }
+      await write(reader.end());
+    } finally {
+      await fh.close();
+    }
+    return { path, outcome: outcome!, dispose };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+/** Checks the envelope addresses before anything is planned, with hints for sendmail users. */
+function envelope(a: SendmailArgs, outcome: HeaderOutcome): { from: string; recipients: string[] } {
+  const fromArgs = a.recipients.flatMap((r) => headerAddresses(r, "command line"));
+  const recipients = [...new Set([...fromArgs, ...outcome.recipients])];
+  if (recipients.length === 0) {
+    if (a.extract) throw new MailplanError("MESSAGE_INVALID", "The message has no recipients: no To, Cc or Bcc header, and none on the command line.", "add a To header, or give the recipients as arguments");
+    throw new MailplanError("USAGE", "sendmail needs recipients.", "give them as arguments (sendmail ops@example.com < msg), or use -t to read them from the To, Cc and Bcc headers");
+  }
+  for (const r of recipients) {
+    if (!r.includes("@")) {
+      throw new MailplanError("MESSAGE_INVALID", `The recipient ${JSON.stringify(r)} has no domain.`, "mailplan hands mail to a relay, which needs a full address: write name@example.com (for cron: MAILTO=you@example.com)");
+    }
+  }
+  return { from: outcome.from, recipients };
+}
+
+/** The one stderr line for a failed or queued send. */
+function failureLine(r: SendResult): string {
+  const e = r.error;
+  const what = e ? `${safeText(e.message)}${e.hint ? ` Hint: ${safeText(e.hint)}.` : ""} (${e.code})` : "the message was not delivered";
+  if (r.queued) return `mailplan: kept in the outbox as ${r.queued.id} (${safeText(r.queued.dir)}), to be sent by \`mailplan outbox flush\`: ${what}\n`;
+  if (e?.code === "RECIPIENTS_REJECTED") {
+    return `mailplan: sent to ${r.accepted.join(", ")}; refused: ${r.rejected.map((x) => `${x.address} (${x.code} ${safeText(x.text)})`).join(", ")} (RECIPIENTS_REJECTED)\n`;
+  }
+  return `mailplan: ${what}\n`.replace(/\.\. /g, ". ");
+}
+
+/**
+ * `sendmail [-t] [-i|-oi] [-f FROM] [-F NAME] [RCPT…] < message`; `-bp` lists the outbox, `-q`
+ * flushes it. Returns the exit status; throws (USAGE, CONFIG_INVALID, MESSAGE_INVALID, NO_ROUTE)
+ * before anything is sent.
+ */
+export async function sendmailCommand(args: string[], io: CliIo, stdin?: AsyncIterable<Uint8Array>): Promise<number> {
+  const a = parseSendmailArgs(args);
+  const located = locateConfig(a.config, io.env);
+  if (a.action !== "send") {
+    const sub = a.action === "list" ? ["list"] : ["flush"];
+    return await outboxCommand(located.file ? [...sub, "--config", located.file] : sub, io);
+  }
+  if (!located.file) {
+    throw new MailplanError("CONFIG_INVALID", `No mailplan config found (looked at ${located.tried.join(" and ")}).`, "write one there, set $MAILPLAN_CONFIG, or pass --config FILE");
+  }
+  const loaded = requireConfig(located.file, io);
+  const config: Config = loaded.config;
+  const sm = config.sendmail ?? {};
+  if (a.verbose && a.ignored.length) io.err(`mailplan: accepted without effect: ${a.ignored.join(" ")}\n`);
+  const host = hostname();
+  const flagFrom = a.from === undefined ? undefined : a.from === "" || a.from === "<>" ? "" : parseMailbox(a.from, "sender").address;
+  const policy: HeaderPolicy = {
+    extract: a.extract, flagFrom, configFrom: sm.from === undefined ? undefined : expandFrom(sm.from, io.env, host), fullName: a.fullName,
+    addFrom: sm.add_from ?? true, addDate: sm.add_date ?? true, addMessageId: sm.add_message_id ?? true, host, user: userName(io.env), now: () => new Date(),
+  };
+  const spooled = await spool(stdin ?? (process.stdin as AsyncIterable<Uint8Array>), a.ignoreDots, policy);
+  try {
+    const env = envelope(a, spooled.outcome);
+    const raw = await openRawMessage(spooled.path);
+    const transcript = new Transcript();
+    if (a.verbose) transcript.onLine = (l) => io.err(`${l.dir} ${l.text}\n`);
+    const result = await runSend({
+      config, baseDir: loaded.baseDir, envelope: env, transcript,
+      message: { size: raw.scan.size, has8bit: raw.scan.has8bit, needsSmtpUtf8: raw.scan.smtpUtf8, messageId: raw.scan.messageId, open: raw.stream },
+      outbox: { dir: outboxDir(config.outbox, loaded.baseDir, io.env), config: resolve(loaded.file) },
+      queueOnly: a.queueOnly,
+    });
+    withProbeHints(result, resolve(loaded.file));
+    const queuedOnPurpose = a.queueOnly && (result.transactions ?? [result]).every((t) => t.queued);
+    const code = queuedOnPurpose ? 0 : exitStatus(result); // -odq: stored for later is success, as in sendmail
+    if (code !== 0) io.err(failureLine(result));
+    return code;
+  } finally {
+    await spooled.dispose();
+  }
+}
