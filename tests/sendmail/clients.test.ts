@@ -17,6 +17,7 @@ import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { Buffer } from "node:buffer";
 import { makePki } from "../support/certs.ts";
 import { type PeerMessage, type SmtpServerPeer, startSmtpServerPeer } from "../peers/smtp-server.ts";
 
@@ -187,6 +188,19 @@ describe(`sendmail on ${runtime}`, () => {
     assert.equal(m.meta.envelope.mailFrom?.address, "job@sender.example");
     assert.match(header(m), /^From: Nightly Job <job@sender\.example>\r$/m);
     assert.equal(body(m), "before\r\n..two dots stay\r\n");
+  });
+
+  test("-v prints the SMTP conversation on stderr, the password redacted", async () => {
+    const n = await received();
+    const r = sh("sendmail -v -oem -t", good, "To: v@example.net\nSubject: verbose\n\nv\n");
+    assert.equal(r.code, 0, r.err);
+    await next(n);
+    assert.match(r.err, /^mailplan: accepted without effect: -oem$/m);
+    assert.match(r.err, /^-> STARTTLS$/m);
+    assert.match(r.err, /^~> MAIL FROM:<cronuser@sender\.example>/m);
+    assert.match(r.err, /^~> RCPT TO:<v@example\.net>/m);
+    assert.doesNotMatch(r.err, /sendmail-pass-1/);
+    assert.doesNotMatch(r.err, new RegExp(Buffer.from("\0tester\0sendmail-pass-1").toString("base64")));
   });
 
   test("a temporary failure keeps the message in the outbox (exit 75, one line); -bp lists it, -q sends it", async () => {
