@@ -104,9 +104,11 @@ smartd and \`git send-email\` send through the routes and TLS policy of the conf
 The message is read from stdin (streamed; line endings become CRLF). Bcc headers are removed; a
 missing From, Date or Message-ID is added. Success prints nothing.
 
-  -t               recipients also from the To, Cc and Bcc headers (Resent-* when present)
+  -t               recipients also from the To, Cc and Bcc headers (Resent-* when present);
+                   recipients given as arguments are added to them (as Postfix does)
   -i, -oi          a line with a single "." does not end the message (it does without -i)
-  -f ADDR, -r ADDR envelope sender (default: sendmail.from in the config, else the From header)
+  -f ADDR, -r ADDR envelope sender (default: sendmail.from in the config, else the From header,
+                   else user@host); a sender without a domain (root) gets the host name
   -F NAME          display name of an added From header
   -v               print the SMTP conversation on stderr
   -C FILE, --config FILE

@@ -12,11 +12,13 @@
  *   goes out, and a temporary failure leaves it there (exit 75, EX_TEMPFAIL); a permanent failure
  *   exits with the contract's code and one line on stderr. Success prints nothing, as sendmail.
  * - Envelope sender: -f, else `sendmail.from` (%u user, %h host name), else the From header's
- *   address, else user@host; an address without a domain (cron's `From: root`) gets the host name.
+ *   address, else user@host; a sender without a domain (cron's `From: root`, `-f root`) gets the
+ *   host name, as sendmail qualifies it. Recipients without a domain are refused (MESSAGE_INVALID).
+ * - An outbox that cannot be written does not stop the send: one warning line, then sent without it.
  * @module
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { access, constants, mkdtemp, open, rm } from "node:fs/promises";
 import { homedir, hostname, tmpdir, userInfo } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
@@ -29,7 +31,7 @@ import { headerAddresses } from "../message/header-addresses.ts";
 import { fieldValue, type HeaderField, makeField, SubmissionReader } from "../message/header-read.ts";
 import { newMessageId } from "../message/message-id.ts";
 import { openRawMessage } from "../message/raw.ts";
-import { outboxDir } from "../outbox/dir.ts";
+import { ensureOutboxDir, outboxDir } from "../outbox/dir.ts";
 import { requireConfig } from "./commands.ts";
 import { type CliIo, safeText } from "./io.ts";
 import { outboxCommand } from "./outbox.ts";
@@ -208,6 +210,21 @@ function envelope(a: SendmailArgs, outcome: HeaderOutcome): { from: string; reci
   return { from: outcome.from, recipients };
 }
 
+/**
+ * The outbox folder, created if missing; null (with one warning line) when it cannot be written,
+ * so that the message is still sent rather than refused for want of a place to keep it.
+ */
+async function usableOutbox(dir: string, io: CliIo): Promise<string | null> {
+  try {
+    await ensureOutboxDir(dir);
+    await access(dir, constants.W_OK);
+    return dir;
+  } catch (e) {
+    io.err(`mailplan: warning: the outbox ${safeText(dir)} cannot be written (${safeText((e as Error).message)}); sending without it, so a temporary failure cannot be kept. Set outbox: in the config or $MAILPLAN_OUTBOX.\n`);
+    return null;
+  }
+}
+
 /** The one stderr line for a failed or queued send. */
 function failureLine(r: SendResult): string {
   const e = r.error;
@@ -239,7 +256,7 @@ export async function sendmailCommand(args: string[], io: CliIo, stdin?: AsyncIt
   const sm = config.sendmail ?? {};
   if (a.verbose && a.ignored.length) io.err(`mailplan: accepted without effect: ${a.ignored.join(" ")}\n`);
   const host = hostname();
-  const flagFrom = a.from === undefined ? undefined : a.from === "" || a.from === "<>" ? "" : parseMailbox(a.from, "sender").address;
+  const flagFrom = a.from === undefined ? undefined : a.from === "" || a.from === "<>" ? "" : parseMailbox(qualify(a.from.trim(), host), "sender").address;
   const policy: HeaderPolicy = {
     extract: a.extract, flagFrom, configFrom: sm.from === undefined ? undefined : parseMailbox(expandFrom(sm.from, io.env, host), "sender").address, fullName: a.fullName,
     addFrom: sm.add_from ?? true, addDate: sm.add_date ?? true, addMessageId: sm.add_message_id ?? true, host, user: userName(io.env), now: () => new Date(),
@@ -250,11 +267,12 @@ export async function sendmailCommand(args: string[], io: CliIo, stdin?: AsyncIt
     const raw = await openRawMessage(spooled.path);
     const transcript = new Transcript();
     if (a.verbose) transcript.onLine = (l) => io.err(`${l.dir} ${l.text}\n`);
+    const box = await usableOutbox(outboxDir(config.outbox, loaded.baseDir, io.env), io);
     const result = await runSend({
       config, baseDir: loaded.baseDir, envelope: env, transcript,
       message: { size: raw.scan.size, has8bit: raw.scan.has8bit, needsSmtpUtf8: raw.scan.smtpUtf8, messageId: raw.scan.messageId, open: raw.stream },
-      outbox: { dir: outboxDir(config.outbox, loaded.baseDir, io.env), config: resolve(loaded.file) },
-      queueOnly: a.queueOnly,
+      outbox: box === null ? undefined : { dir: box, config: resolve(loaded.file) },
+      queueOnly: a.queueOnly && box !== null,
     });
     withProbeHints(result, resolve(loaded.file));
     const queuedOnPurpose = a.queueOnly && (result.transactions ?? [result]).every((t) => t.queued);

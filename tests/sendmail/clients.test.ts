@@ -12,7 +12,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,7 +36,7 @@ const sendmail = join(dir, "bin", "sendmail");
 function ensure(check: string, pkg: string): boolean {
   const has = () => spawnSync("sh", ["-c", check]).status === 0;
   if (has()) return true;
-  if (process.getuid?.() === 0) spawnSync("apt-get", ["install", "-y", "-q", pkg], { stdio: "ignore" });
+  if (process.getuid?.() === 0) spawnSync("apt-get", ["install", "-y", "-q", pkg], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
   return has();
 }
 const haveMailx = ensure("command -v bsd-mailx", "bsd-mailx");
@@ -219,6 +219,19 @@ describe(`sendmail on ${runtime}`, () => {
     assert.deepEqual(rcpts(m), ["later@example.net"]);
     assert.equal(body(m), "kept\r\n");
     assert.match(sh("sendmail -bp", down).out, /^0 messages in /);
+  });
+
+  test("an outbox that cannot be written does not stop the send (one warning line); -f root gets the host name", async () => {
+    const cfg = join(dir, "nobox.yaml");
+    writeFileSync(cfg, readFileSync(plainCfg, "utf8").replace("outbox: ./outbox", "outbox: ./pw/outbox"));
+    const n = await received();
+    const r = sh("sendmail -f root -t", cfg, "To: w@example.net\nSubject: no outbox\n\nw\n");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /^mailplan: warning: the outbox \S+\/pw\/outbox cannot be written \(.*\); sending without it/);
+    assert.equal(r.err.trimEnd().split("\n").length, 1);
+    const m = await next(n);
+    assert.equal(m.meta.envelope.mailFrom?.address, `root@${hostname()}`);
+    assert.match(header(m), new RegExp(`^From: root@${hostname().replace(/\./g, "\\.")}\r$`, "m"));
   });
 
   test("-odq stores without trying (exit 0) and -q delivers it", async () => {
