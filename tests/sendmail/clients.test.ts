@@ -203,6 +203,16 @@ describe(`sendmail on ${runtime}`, () => {
     assert.doesNotMatch(r.err, new RegExp(Buffer.from("\0tester\0sendmail-pass-1").toString("base64")));
   });
 
+  test("a 4 MB body with mixed line endings and dot lines arrives whole, line endings CRLF (streamed, -i)", async () => {
+    const lines = Array.from({ length: 40_000 }, (_, i) => (i % 7 === 0 ? "." : i % 5 === 0 ? `.${i}` : `line ${i} ${"x".repeat(80)}`));
+    const input = "To: big@example.net\nSubject: big\n\n" + lines.map((l, i) => l + (i % 3 === 0 ? "\r\n" : i % 3 === 1 ? "\n" : "\r")).join("");
+    const n = await received();
+    const r = sh("sendmail -t -i", good, input);
+    assert.equal(r.code, 0, r.err);
+    const m = await next(n);
+    assert.equal(body(m), lines.join("\r\n") + "\r\n");
+  });
+
   test("a temporary failure keeps the message in the outbox (exit 75, one line); -bp lists it, -q sends it", async () => {
     const r = sh("sendmail -t", down, "To: later@example.net\nSubject: queued\n\nkept\n");
     assert.equal(r.code, 75, r.err);
