@@ -180,9 +180,9 @@ describe(`sendmail on ${runtime}`, () => {
     assert.equal(body(m), "backup done: 3 files\r\n.\r\nsizes: äöü\r\n");
   });
 
-  test("without -i a lone dot ends the message; -f and -F make the From of a bare message", async () => {
+  test("without -i a lone dot ends the message; -f and -F make the From of a bare message; -h N (hop count) is not --help", async () => {
     const n = await received();
-    const r = sh("sendmail -f job@sender.example -F 'Nightly Job' -- rcpt@example.net", good, "Subject: dots\n\nbefore\n..two dots stay\n.\nafter the terminator\n");
+    const r = sh("sendmail -h 5 -f job@sender.example -F 'Nightly Job' -- rcpt@example.net", good, "Subject: dots\n\nbefore\n..two dots stay\n.\nafter the terminator\n");
     assert.equal(r.code, 0, r.err);
     const m = await next(n);
     assert.equal(m.meta.envelope.mailFrom?.address, "job@sender.example");
