@@ -120,8 +120,11 @@ Accepted without effect: -bm -odi -odb -oem -oee -oep -oeq -oew -oQ… -om -oo -
 -N DSN -R RET -V ENVID -L TAG -h N -m -n -G -U -c -s -x. Any other flag is an error naming it.
 
 Config (optional):
-  sendmail: { from: "%u@%h", add_from: true, add_date: true, add_message_id: true }
+  sendmail: { from: "%u@%h", add_from: true, add_date: true, add_message_id: true,
+              aliases: { root: ops@example.com, default: ops@example.com } }
   from: %u is the user name, %h the host name, %% a percent sign.
+  aliases: where mail to a name without a domain goes (cron mails the crontab's owner, e.g.
+  root); default catches every other name. Without an alias such a recipient is an error (65).
 
 Exit status (sysexits, as sendmail): 0 sent, 64 bad flag, 65 bad message or address, 69 refused,
 75 temporary failure (the message is kept in the outbox: \`mailplan outbox flush\` sends it),

@@ -13,7 +13,8 @@
  *   exits with the contract's code and one line on stderr. Success prints nothing, as sendmail.
  * - Envelope sender: -f, else `sendmail.from` (%u user, %h host name), else the From header's
  *   address, else user@host; a sender without a domain (cron's `From: root`, `-f root`) gets the
- *   host name, as sendmail qualifies it. Recipients without a domain are refused (MESSAGE_INVALID).
+ *   host name, as sendmail qualifies it. A recipient without a domain (cron mails `root`) goes to
+ *   its `sendmail.aliases` entry (else `default`), else is refused (MESSAGE_INVALID); headers stay.
  * - An outbox that cannot be written does not stop the send: one warning line, then sent without it.
  * @module
  */
@@ -194,17 +195,33 @@ async function spool(source: AsyncIterable<Uint8Array>, ignoreDots: boolean, pol
   }
 }
 
+/** Local-name aliases from `sendmail.aliases`: name (any case) → addresses; "default" catches the rest. */
+type Aliases = Record<string, string | string[]> | undefined;
+
+/**
+ * Replaces a recipient without a domain (cron's `root`) by its alias, else the `default` alias;
+ * full addresses and names without an alias are returned as they are.
+ * @example resolveAlias("Root", { root: "ops@example.com" }) // ["ops@example.com"]
+ */
+export function resolveAlias(recipient: string, aliases: Aliases): string[] {
+  if (recipient.includes("@") || !aliases) return [recipient];
+  const key = Object.keys(aliases).find((k) => k.toLowerCase() === recipient.toLowerCase()) ?? (aliases.default !== undefined ? "default" : undefined);
+  if (key === undefined) return [recipient];
+  const target = aliases[key];
+  return (Array.isArray(target) ? target : [target]).flatMap((t) => headerAddresses(t, `sendmail.aliases.${key}`));
+}
+
 /** Checks the envelope addresses before anything is planned, with hints for sendmail users. */
-function envelope(a: SendmailArgs, outcome: HeaderOutcome): { from: string; recipients: string[] } {
+function envelope(a: SendmailArgs, outcome: HeaderOutcome, aliases: Aliases): { from: string; recipients: string[] } {
   const fromArgs = a.recipients.flatMap((r) => headerAddresses(r, "command line"));
-  const recipients = [...new Set([...fromArgs, ...outcome.recipients])];
+  const recipients = [...new Set([...fromArgs, ...outcome.recipients].flatMap((r) => resolveAlias(r, aliases)))];
   if (recipients.length === 0) {
     if (a.extract) throw new MailplanError("MESSAGE_INVALID", "The message has no recipients: no To, Cc or Bcc header, and none on the command line.", "add a To header, or give the recipients as arguments");
     throw new MailplanError("USAGE", "sendmail needs recipients.", "give them as arguments (sendmail ops@example.com < msg), or use -t to read them from the To, Cc and Bcc headers");
   }
   for (const r of recipients) {
     if (!r.includes("@")) {
-      throw new MailplanError("MESSAGE_INVALID", `The recipient ${JSON.stringify(r)} has no domain.`, "mailplan hands mail to a relay, which needs a full address: write name@example.com (for cron: MAILTO=you@example.com)");
+      throw new MailplanError("MESSAGE_INVALID", `The recipient ${JSON.stringify(r)} has no domain.`, `mailplan hands mail to a relay, which needs a full address: write name@example.com (for cron: MAILTO=you@example.com), or map the name in the config: sendmail: { aliases: { ${/^[\w.-]+$/.test(r) ? r : "root"}: you@example.com } }`);
     }
   }
   return { from: outcome.from, recipients };
@@ -263,7 +280,7 @@ export async function sendmailCommand(args: string[], io: CliIo, stdin?: AsyncIt
   };
   const spooled = await spool(stdin ?? (process.stdin as AsyncIterable<Uint8Array>), a.ignoreDots, policy);
   try {
-    const env = envelope(a, spooled.outcome);
+    const env = envelope(a, spooled.outcome, sm.aliases);
     const raw = await openRawMessage(spooled.path);
     const transcript = new Transcript();
     if (a.verbose) transcript.onLine = (l) => io.err(`${l.dir} ${l.text}\n`);

@@ -195,6 +195,16 @@ export const SendmailOptions = v.strictObject({
   add_from: v.optional(v.boolean(msg("must be true or false", "true adds a From header to messages without one"))),
   add_date: v.optional(v.boolean(msg("must be true or false", "true adds a Date header to messages without one"))),
   add_message_id: v.optional(v.boolean(msg("must be true or false", "true adds a Message-ID header to messages without one"))),
+  aliases: v.optional(
+    v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[^@\s]+$/, msg("is not a local name", "write a name without @, such as root, or default"))),
+        v.union([v.pipe(v.string(), noCrLf()), v.array(v.pipe(v.string(), noCrLf()))], msg("must be an address or a list of addresses", "for example root: ops@example.com")),
+        msg("must be a mapping of local names to addresses", "for example aliases: { root: ops@example.com, default: ops@example.com }"),
+      ),
+      v.description("Recipients without a domain (cron mails `root`): local name → address(es); `default` catches every other local name."),
+    ),
+  ),
 });
 
 /** The whole config file. */

@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fieldValue, type HeaderField, MAX_HEADER, SubmissionReader } from "../../lib/message/header-read.ts";
 import { headerAddresses } from "../../lib/message/header-addresses.ts";
-import { expandFrom, type HeaderPolicy, rewriteHeader } from "../../lib/cli/sendmail.ts";
+import { expandFrom, type HeaderPolicy, resolveAlias, rewriteHeader } from "../../lib/cli/sendmail.ts";
 import { MailplanError } from "../../lib/codes.ts";
 import { Buffer } from "node:buffer";
 
@@ -177,4 +177,18 @@ describe("expandFrom (sendmail.from)", () => {
   test("an unknown placeholder is CONFIG_INVALID", () => {
     assert.throws(() => expandFrom("%d@x", {}, "h"), (e: unknown) => e instanceof MailplanError && e.code === "CONFIG_INVALID" && /"%d"/.test(e.message));
   });
+});
+
+describe("resolveAlias (sendmail.aliases)", () => {
+  const aliases = { root: "Ops <ops@x.example>", Backup: ["a@x.example", "b@x.example"], default: "all@x.example" };
+  const table: [string, Record<string, string | string[]> | undefined, string[]][] = [
+    ["root", aliases, ["ops@x.example"]],
+    ["ROOT", aliases, ["ops@x.example"]],
+    ["backup", aliases, ["a@x.example", "b@x.example"]],
+    ["www-data", aliases, ["all@x.example"]],
+    ["root@host.example", aliases, ["root@host.example"]],
+    ["root", { backup: "a@x" }, ["root"]],
+    ["root", undefined, ["root"]],
+  ];
+  for (const [rcpt, a, want] of table) test(`${rcpt} with ${JSON.stringify(a)}`, () => assert.deepEqual(resolveAlias(rcpt, a), want));
 });
