@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fieldValue, type HeaderField, MAX_HEADER, SubmissionReader } from "../../lib/message/header-read.ts";
 import { headerAddresses } from "../../lib/message/header-addresses.ts";
-import { expandFrom, type HeaderPolicy, resolveAlias, rewriteHeader } from "../../lib/cli/sendmail.ts";
+import { expandFrom, type HeaderPolicy, resolveAlias, rewriteHeader } from "../../lib/cli/sendmail-header.ts";
 import { MailplanError } from "../../lib/codes.ts";
 import { Buffer } from "node:buffer";
 
