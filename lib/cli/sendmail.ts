@@ -129,10 +129,12 @@ async function usableOutbox(dir: string, io: CliIo): Promise<string | null> {
 /** The one stderr line for a failed or queued send. */
 function failureLine(r: SendResult): string {
   const e = r.error;
-  const what = e ? `${safeText(e.message)}${e.hint ? ` Hint: ${safeText(e.hint)}.` : ""} (${e.code})` : "the message was not delivered";
+  const refused = r.rejected.map((x) => `${x.address} (${x.code} ${safeText(x.text)})`).join(", ");
+  const hint = e?.hint && !(refused && e.hint.includes("`rejected`")) ? ` Hint: ${safeText(e.hint)}.` : ""; // the JSON field means nothing here
+  const what = e ? `${safeText(e.message)}${refused ? ` Refused: ${refused}.` : ""}${hint} (${e.code})` : "the message was not delivered";
   if (r.queued) return `mailplan: kept in the outbox as ${r.queued.id} (${safeText(r.queued.dir)}), to be sent by \`mailplan outbox flush\`: ${what}\n`;
   if (e?.code === "RECIPIENTS_REJECTED") {
-    return `mailplan: sent to ${r.accepted.join(", ")}; refused: ${r.rejected.map((x) => `${x.address} (${x.code} ${safeText(x.text)})`).join(", ")} (RECIPIENTS_REJECTED)\n`;
+    return `mailplan: sent to ${r.accepted.join(", ")}; refused: ${refused} (RECIPIENTS_REJECTED)\n`;
   }
   return `mailplan: ${what}\n`.replace(/\.\. /g, ". ");
 }

@@ -11,7 +11,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
@@ -20,6 +20,7 @@ import process from "node:process";
 import { Buffer } from "node:buffer";
 import { makePki } from "../support/certs.ts";
 import { type PeerMessage, type SmtpServerPeer, startSmtpServerPeer } from "../peers/smtp-server.ts";
+import { startHostile } from "../support/hostile-server.ts";
 
 const root = join(import.meta.dirname!, "..", "..");
 const runtime = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : "bun";
@@ -270,4 +271,51 @@ describe(`sendmail on ${runtime}`, () => {
       assert.match(r.err.trimEnd(), line);
     });
   }
+});
+
+/** Like sh(), without blocking the event loop (for a server in this process). */
+function shAsync(script: string, config: string, input: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", script], { cwd: dir, env: env(config) });
+    let out = "", err = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.stderr.on("data", (c) => (err += c));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, out, err }));
+    child.stdin.end(input);
+  });
+}
+
+describe(`sendmail on ${runtime}: permanent refusals (hostile scriptable server)`, () => {
+  const configFor = (port: number) => {
+    const file = join(dir, `hostile-${port}.yaml`);
+    writeFileSync(file, `version: 1\noutbox: ./outbox-hostile\nrelays: { h: { host: 127.0.0.1, port: ${port}, strategy: plain, security: { tls: none }, retry: { attempts: 1 } } }\nroutes: [{ name: r, via: [h] }]\n`);
+    return file;
+  };
+
+  test("every recipient refused (550): exit 69, one line with the server's text escaped, nothing kept", async () => {
+    const srv = await startHostile({ starttls: false, rules: [{ on: "RCPT", reply: "550 5.1.1 \x1b[2Jno such user" }] });
+    try {
+      const r = await shAsync("sendmail -t -i", configFor(srv.port), "To: nobody@example.net\nSubject: x\n\nx\n");
+      assert.equal(r.code, 69, r.err);
+      assert.equal(r.out, "");
+      assert.equal(r.err.trimEnd().split("\n").length, 1, r.err);
+      assert.match(r.err, /^mailplan: .*\\x1b\[2Jno such user.*\((REJECTED|RECIPIENTS_REJECTED)\)$/m);
+      assert.doesNotMatch(r.err, /\x1b/);
+      assert.equal(existsSync(join(dir, "outbox-hostile")) ? readdirSync(join(dir, "outbox-hostile")).filter((n) => !n.startsWith(".")).length : 0, 0);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test("one of two recipients refused: sent to the other, exit 69, one line naming both", async () => {
+    const srv = await startHostile({ starttls: false, rules: [{ on: "RCPT", nth: 2, reply: "550 5.1.1 unknown" }] });
+    try {
+      const r = await shAsync("sendmail -i ok@example.net bad@example.net", configFor(srv.port), "Subject: x\n\nx\n");
+      assert.equal(r.code, 69, r.err);
+      assert.equal(r.err, "mailplan: sent to ok@example.net; refused: bad@example.net (550 5.1.1 unknown) (RECIPIENTS_REJECTED)\n");
+    } finally {
+      await srv.close();
+    }
+  });
 });
