@@ -6,8 +6,10 @@
  * Invariants:
  * - The message is read from stdin in one streaming pass into a private spool file (memory flat);
  *   only the header section is rewritten: Bcc (and Resent-Bcc) removed, a missing From, Date or
- *   Message-ID added (each can be switched off in `sendmail:`). Nothing else is changed but line
- *   endings.
+ *   Message-ID added (each can be switched off in `sendmail:`). Otherwise only line endings change,
+ *   plus what sendmail itself does (lib/message/header-read.ts): a leading mbox "From " line is
+ *   dropped, an empty line is put before a body that follows the header without one, and without
+ *   -i a line holding a single "." ends the message.
  * - The message is never lost once read: it is written ahead to the outbox before the first byte
  *   goes out, and a temporary failure leaves it there (exit 75, EX_TEMPFAIL); a permanent failure
  *   exits with the contract's code and one line on stderr. Success prints nothing, as sendmail.
