@@ -23,6 +23,8 @@ import { type PeerMessage, type SmtpServerPeer, startSmtpServerPeer } from "../p
 import { startHostile } from "../support/hostile-server.ts";
 
 const root = join(import.meta.dirname!, "..", "..");
+/** Per-test limit: each test starts the program (and git or mail) once or a few times; a loaded machine is slow. */
+const T = 120_000;
 const runtime = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : "bun";
 const dir = mkdtempSync(join(tmpdir(), "mailplan-sendmail-test-"));
 const outbox = join(dir, "outbox");
@@ -67,7 +69,7 @@ before(async () => {
   writeFileSync(sendmail, `#!/bin/sh\nMAILPLAN_INVOKED_AS=sendmail exec "${join(root, "node_modules", ".bin", runtime)}" ${run} "${join(root, "mod.ts")}" "$@"\n`);
   chmodSync(sendmail, 0o755);
   writeFileSync(join(dir, "mailrc"), `set sendmail=${sendmail}\n`);
-});
+}, { timeout: T });
 after(async () => {
   await peer?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -96,7 +98,7 @@ const header = (m: PeerMessage) => text(m).slice(0, text(m).indexOf("\r\n\r\n") 
 const body = (m: PeerMessage) => text(m).slice(text(m).indexOf("\r\n\r\n") + 4);
 
 describe(`sendmail on ${runtime}`, () => {
-  test("bsd-mailx: mail -s with -c and -b (it runs sendmail -i -t): Bcc removed, From/Date/Message-ID added, envelope right", { skip: !haveMailx && "bsd-mailx is not installed" }, async () => {
+  test("bsd-mailx: mail -s with -c and -b (it runs sendmail -i -t): Bcc removed, From/Date/Message-ID added, envelope right", { timeout: T, skip: !haveMailx && "bsd-mailx is not installed" }, async () => {
     const n = await received();
     const r = sh(`MAILRC=${dir}/mailrc mail -s "Disk report ✓" -c cc@copy.example -b hidden@blind.example to@dest.example`, good, "Disk usage is fine.\n.\nStill the body after a lone dot (-i).\n");
     assert.equal(r.code, 0, r.err);
@@ -117,7 +119,7 @@ describe(`sendmail on ${runtime}`, () => {
     assert.equal(body(m), "Disk usage is fine.\r\n.\r\nStill the body after a lone dot (-i).\r\n");
   });
 
-  test("git send-email --sendmail-cmd with a patch: the message as git wrote it, envelope from --envelope-sender", { skip: !haveGitEmail && "git-email is not installed" }, async () => {
+  test("git send-email --sendmail-cmd with a patch: the message as git wrote it, envelope from --envelope-sender", { timeout: T, skip: !haveGitEmail && "git-email is not installed" }, async () => {
     const repo = join(dir, "repo");
     const git = (...args: string[]) => {
       const r = spawnSync("git", args, {
@@ -154,7 +156,7 @@ describe(`sendmail on ${runtime}`, () => {
     `From: root (Cron Daemon)\nTo: ${to}\nSubject: Cron <root@${hostname().split(".")[0]}> /usr/local/bin/backup\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\nX-Cron-Env: <SHELL=/bin/sh>\nX-Cron-Env: <MAILTO=${to}>\n\n`;
   const job = `printf 'backup done: 3 files\\n.\\nsizes: äöü\\n'`;
 
-  test("Debian cron without MAILTO (mails root): header then job output piped to sendmail -FCronDaemon -i -B8BITMIME -oem root; root's alias", async () => {
+  test("Debian cron without MAILTO (mails root): header then job output piped to sendmail -FCronDaemon -i -B8BITMIME -oem root; root's alias", { timeout: T }, async () => {
     const n = await received();
     const r2 = spawnSync("sh", ["-c", `{ printf '%s' "$HDR"; ${job}; } | sendmail -FCronDaemon -i -B8BITMIME -oem root`], { cwd: dir, env: { ...env(plainCfg), HDR: cronHeader("root") }, encoding: "utf8" });
     assert.equal(r2.status, 0, r2.stderr);
@@ -170,7 +172,7 @@ describe(`sendmail on ${runtime}`, () => {
     assert.equal(body(m), "backup done: 3 files\r\n.\r\nsizes: äöü\r\n");
   });
 
-  test("Vixie cron's run: sendmail -FCronDaemon -odi -oem -oi -t, recipients from To", async () => {
+  test("Vixie cron's run: sendmail -FCronDaemon -odi -oem -oi -t, recipients from To", { timeout: T }, async () => {
     const n = await received();
     const r = spawnSync("sh", ["-c", `{ printf '%s' "$HDR"; ${job}; } | sendmail -FCronDaemon -odi -oem -oi -t`], { cwd: dir, env: { ...env(good), HDR: cronHeader("Ops Team <ops@example.net>, dev@example.org") }, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
@@ -181,7 +183,7 @@ describe(`sendmail on ${runtime}`, () => {
     assert.equal(body(m), "backup done: 3 files\r\n.\r\nsizes: äöü\r\n");
   });
 
-  test("without -i a lone dot ends the message; -f and -F make the From of a bare message; -h N (hop count) is not --help", async () => {
+  test("without -i a lone dot ends the message; -f and -F make the From of a bare message; -h N (hop count) is not --help", { timeout: T }, async () => {
     const n = await received();
     const r = sh("sendmail -h 5 -f job@sender.example -F 'Nightly Job' -- rcpt@example.net", good, "Subject: dots\n\nbefore\n..two dots stay\n.\nafter the terminator\n");
     assert.equal(r.code, 0, r.err);
@@ -191,7 +193,7 @@ describe(`sendmail on ${runtime}`, () => {
     assert.equal(body(m), "before\r\n..two dots stay\r\n");
   });
 
-  test("-v prints the SMTP conversation on stderr, the password redacted", async () => {
+  test("-v prints the SMTP conversation on stderr, the password redacted", { timeout: T }, async () => {
     const n = await received();
     const r = sh("sendmail -v -oem -t", good, "To: v@example.net\nSubject: verbose\n\nv\n");
     assert.equal(r.code, 0, r.err);
@@ -204,7 +206,7 @@ describe(`sendmail on ${runtime}`, () => {
     assert.doesNotMatch(r.err, new RegExp(Buffer.from("\0tester\0sendmail-pass-1").toString("base64")));
   });
 
-  test("a 4 MB body with mixed line endings and dot lines arrives whole, line endings CRLF (streamed, -i)", async () => {
+  test("a 4 MB body with mixed line endings and dot lines arrives whole, line endings CRLF (streamed, -i)", { timeout: T }, async () => {
     const lines = Array.from({ length: 40_000 }, (_, i) => (i % 7 === 0 ? "." : i % 5 === 0 ? `.${i}` : `line ${i} ${"x".repeat(80)}`));
     const input = "To: big@example.net\nSubject: big\n\n" + lines.map((l, i) => l + (i % 3 === 0 ? "\r\n" : i % 3 === 1 ? "\n" : "\r")).join("");
     const n = await received();
@@ -214,7 +216,7 @@ describe(`sendmail on ${runtime}`, () => {
     assert.equal(body(m), lines.join("\r\n") + "\r\n");
   });
 
-  test("a temporary failure keeps the message in the outbox (exit 75, one line); -bp lists it, -q sends it", async () => {
+  test("a temporary failure keeps the message in the outbox (exit 75, one line); -bp lists it, -q sends it", { timeout: T }, async () => {
     const r = sh("sendmail -t", down, "To: later@example.net\nSubject: queued\n\nkept\n");
     assert.equal(r.code, 75, r.err);
     assert.equal(r.err.trim().split("\n").length, 1, r.err);
@@ -232,7 +234,7 @@ describe(`sendmail on ${runtime}`, () => {
     assert.match(sh("sendmail -bp", down).out, /^0 messages in /);
   });
 
-  test("an outbox that cannot be written does not stop the send (one warning line); -f root gets the host name", async () => {
+  test("an outbox that cannot be written does not stop the send (one warning line); -f root gets the host name", { timeout: T }, async () => {
     const cfg = join(dir, "nobox.yaml");
     writeFileSync(cfg, readFileSync(plainCfg, "utf8").replace("outbox: ./outbox", "outbox: ./pw/outbox"));
     const n = await received();
@@ -245,7 +247,7 @@ describe(`sendmail on ${runtime}`, () => {
     assert.match(header(m), new RegExp(`^From: root@${hostname().replace(/\./g, "\\.")}\r$`, "m"));
   });
 
-  test("-odq stores without trying (exit 0) and -q delivers it", async () => {
+  test("-odq stores without trying (exit 0) and -q delivers it", { timeout: T }, async () => {
     const r = sh("sendmail -odq -t", good, "To: q@example.net\nSubject: held\n\nheld\n");
     assert.equal(r.code, 0, r.err);
     assert.equal(existsSync(outbox) && readdirSync(outbox).length > 0, true);
@@ -263,7 +265,7 @@ describe(`sendmail on ${runtime}`, () => {
     ["no config anywhere", "MAILPLAN_CONFIG= XDG_CONFIG_HOME=/nonexistent sendmail a@example.net", "x\n", 78, /^mailplan: No mailplan config found \(looked at \/nonexistent\/mailplan\/mail\.yaml and \/etc\/mailplan\/mail\.yaml\)\. .*\(CONFIG_INVALID\)$/],
   ];
   for (const [name, cmd, input, code, line] of failures) {
-    test(`${name}: exit ${code} and one line on stderr`, { skip: name === "no config anywhere" && existsSync("/etc/mailplan/mail.yaml") && "this machine has /etc/mailplan/mail.yaml" }, () => {
+    test(`${name}: exit ${code} and one line on stderr`, { timeout: T, skip: name === "no config anywhere" && existsSync("/etc/mailplan/mail.yaml") && "this machine has /etc/mailplan/mail.yaml" }, () => {
       const r = sh(cmd, good, input);
       assert.equal(r.code, code, r.err);
       assert.equal(r.out, "");
@@ -293,7 +295,7 @@ describe(`sendmail on ${runtime}: permanent refusals (hostile scriptable server)
     return file;
   };
 
-  test("every recipient refused (550): exit 69, one line with the server's text escaped, nothing kept", async () => {
+  test("every recipient refused (550): exit 69, one line with the server's text escaped, nothing kept", { timeout: T }, async () => {
     const srv = await startHostile({ starttls: false, rules: [{ on: "RCPT", reply: "550 5.1.1 \x1b[2Jno such user" }] });
     try {
       const r = await shAsync("sendmail -t -i", configFor(srv.port), "To: nobody@example.net\nSubject: x\n\nx\n");
@@ -308,7 +310,7 @@ describe(`sendmail on ${runtime}: permanent refusals (hostile scriptable server)
     }
   });
 
-  test("one of two recipients refused: sent to the other, exit 69, one line naming both", async () => {
+  test("one of two recipients refused: sent to the other, exit 69, one line naming both", { timeout: T }, async () => {
     const srv = await startHostile({ starttls: false, rules: [{ on: "RCPT", nth: 2, reply: "550 5.1.1 unknown" }] });
     try {
       const r = await shAsync("sendmail -i ok@example.net bad@example.net", configFor(srv.port), "Subject: x\n\nx\n");
