@@ -159,6 +159,7 @@ export async function sendmailCommand(args: string[], io: CliIo, stdin?: AsyncIt
   const loaded = requireConfig(located.file, io);
   const config: Config = loaded.config;
   const sm = config.sendmail ?? {};
+  if (a.verbose) io.err(`mailplan: config ${safeText(resolve(loaded.file))}\n`);
   if (a.verbose && a.ignored.length) io.err(`mailplan: accepted without effect: ${a.ignored.join(" ")}\n`);
   const host = hostname();
   const flagFrom = a.from === undefined ? undefined : a.from === "" || a.from === "<>" ? "" : parseMailbox(qualify(a.from.trim(), host), "sender").address;

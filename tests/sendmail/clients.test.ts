@@ -199,6 +199,7 @@ describe(`sendmail on ${runtime}`, () => {
     assert.equal(r.code, 0, r.err);
     await next(n);
     assert.match(r.err, /^mailplan: accepted without effect: -oem$/m);
+    assert.ok(r.err.includes(`mailplan: config ${good}\n`), "-v says which config file was used ($MAILPLAN_CONFIG here)");
     assert.match(r.err, /^-> STARTTLS$/m);
     assert.match(r.err, /^~> MAIL FROM:<cronuser@sender\.example>/m);
     assert.match(r.err, /^~> RCPT TO:<v@example\.net>/m);
