@@ -18,7 +18,7 @@ export type * from "./lib/plan/types.ts";
 export { runCli } from "./lib/cli/main.ts";
 
 if (import.meta.main) {
-  const code = await runCli(commandLine(process.argv, process.env), {
+  const code = await runCli(commandLine(process.argv, process.env, process.argv0), {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     env: process.env,

@@ -10,11 +10,15 @@ import { basename } from "node:path";
  * Turns `process.argv` (runtime, script, arguments…) into the arguments of runCli.
  * @example commandLine(["bun", "/usr/sbin/sendmail", "-t"], {}) // ["sendmail", "-t"]
  * @example commandLine(["bun", "mod.ts", "send"], {}) // ["send"]
+ * @example commandLine(["bun", "/$bunfs/root/mailplan", "-t"], {}, "/usr/sbin/sendmail") // ["sendmail", "-t"]
  */
-export function commandLine(argv: readonly string[], env: Record<string, string | undefined>): string[] {
+export function commandLine(argv: readonly string[], env: Record<string, string | undefined>, argv0 = ""): string[] {
   const rest = argv.slice(2);
-  const name = (env.MAILPLAN_INVOKED_AS || basename(argv[1] ?? "")).replace(/\.(ts|js|mjs|exe)$/, "");
-  if (name === "sendmail") return ["sendmail", ...rest];
-  if (name === "mailq") return ["sendmail", "-bp", ...rest];
+  const strip = (p: string) => basename(p).replace(/\.(ts|js|mjs|exe)$/, "");
+  // The shim says its name; a script run by a runtime is argv[1]; a standalone binary (bun build
+  // --compile) has its own path in argv[1] and the name it was invoked under only in argv0.
+  const names = env.MAILPLAN_INVOKED_AS ? [env.MAILPLAN_INVOKED_AS] : [strip(argv[1] ?? ""), strip(argv0)];
+  if (names.includes("sendmail")) return ["sendmail", ...rest];
+  if (names.includes("mailq")) return ["sendmail", "-bp", ...rest];
   return rest;
 }

@@ -78,14 +78,17 @@ describe("parseSendmailArgs", () => {
 });
 
 describe("commandLine: the program's name picks the command", () => {
-  const table: [string, string[], Record<string, string>, string[]][] = [
+  const table: [string, string[], Record<string, string>, string[], string?][] = [
+    ["a standalone binary symlinked as sendmail (argv0)", ["bun", "/$bunfs/root/mailplan-linux-x64", "-ti"], {}, ["sendmail", "-ti"], "/usr/sbin/sendmail"],
+    ["a standalone binary run as mailplan", ["bun", "/$bunfs/root/mailplan-linux-x64", "demo"], {}, ["demo"], "/usr/local/bin/mailplan"],
+    ["MAILPLAN_INVOKED_AS wins over argv0", ["bun", "/x/mod.ts", "check"], { MAILPLAN_INVOKED_AS: "mailplan" }, ["check"], "sendmail"],
     ["a symlink named sendmail", ["bun", "/usr/sbin/sendmail", "-t", "-i"], {}, ["sendmail", "-t", "-i"]],
     ["the shim's MAILPLAN_INVOKED_AS", ["bun", "/opt/mailplan/mod.ts", "-t"], { MAILPLAN_INVOKED_AS: "sendmail" }, ["sendmail", "-t"]],
     ["mailq lists the outbox", ["bun", "/usr/bin/mailq"], {}, ["sendmail", "-bp"]],
     ["mod.ts runs the command given", ["bun", "/src/mod.ts", "send", "--help"], {}, ["send", "--help"]],
     ["the shim as mailplan", ["node", "/bin/mailplan", "check"], { MAILPLAN_INVOKED_AS: "mailplan" }, ["check"]],
   ];
-  for (const [name, argv, env, want] of table) {
-    test(name, () => assert.deepEqual(commandLine(argv, env), want));
+  for (const [name, argv, env, want, argv0] of table) {
+    test(name, () => assert.deepEqual(commandLine(argv, env, argv0), want));
   }
 });
