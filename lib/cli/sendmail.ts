@@ -164,7 +164,7 @@ export async function sendmailCommand(args: string[], io: CliIo, stdin?: AsyncIt
   const host = hostname();
   const flagFrom = a.from === undefined ? undefined : a.from === "" || a.from === "<>" ? "" : parseMailbox(qualify(a.from.trim(), host), "sender").address;
   const policy: HeaderPolicy = {
-    extract: a.extract, flagFrom, configFrom: sm.from === undefined ? undefined : parseMailbox(expandFrom(sm.from, io.env, host), "sender").address, fullName: a.fullName,
+    extract: a.extract, flagFrom, configFrom: sm.from === undefined ? undefined : parseMailbox(qualify(expandFrom(sm.from, io.env, host).trim(), host), "sender").address, fullName: a.fullName,
     addFrom: sm.add_from ?? true, addDate: sm.add_date ?? true, addMessageId: sm.add_message_id ?? true, host, user: userName(io.env), now: () => new Date(),
   };
   const spooled = await spool(stdin ?? (process.stdin as AsyncIterable<Uint8Array>), a.ignoreDots, policy);
