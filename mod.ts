@@ -4,6 +4,7 @@
  */
 import process from "node:process";
 import { runCli } from "./lib/cli/main.ts";
+import { commandLine } from "./lib/cli/invoked-as.ts";
 
 export { EXIT_CODES, type ErrorCode, MailplanError } from "./lib/codes.ts";
 export { type LoadedConfig, loadConfig, parseConfig } from "./lib/config/load.ts";
@@ -19,7 +20,7 @@ export { runCli } from "./lib/cli/main.ts";
 if (import.meta.main) {
   // A reader that went away (EPIPE) must not turn a finished command into a crash: the exit status stands.
   for (const stream of [process.stdout, process.stderr]) stream.on?.("error", () => {});
-  const code = await runCli(process.argv.slice(2), {
+  const code = await runCli(commandLine(process.argv, process.env, process.argv0), {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     env: process.env,

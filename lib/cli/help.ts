@@ -36,6 +36,7 @@ Usage: mailplan <command> [options]     (run as: bun run mod.ts … or deno run 
 Commands:
   send    --config FILE --from A --to B … (--subject S --text T | --message F.eml)   send mail
   outbox  list | flush | show ID | retry ID | drop ID   mail waiting to be delivered
+  sendmail [-t] [-i] [-f FROM] [RCPT…] < message     drop-in for /usr/sbin/sendmail (cron, mail, git)
   probe   [HOST[:PORT]] [--config F --relay R]       explain a server's TLS and write its relay block
   demo                                               send through an embedded loopback sink
   check   --config FILE [--json]                     validate and lint a config (no network)
@@ -109,6 +110,42 @@ $XDG_CONFIG_HOME/mailplan/mail.yaml (~/.config/…), else /etc/mailplan/mail.yam
 
 Exit status: 0; 65 when an entry is corrupt; 69 when an entry failed for good; flush exits 75
 when something is still waiting.
+`,
+  sendmail: `Usage: mailplan sendmail [-t] [-i|-oi] [-f FROM] [-F NAME] [-v] [--config FILE] [RCPT…] < message
+       mailplan sendmail -bp | -q          (list | flush the outbox; also: mailq)
+
+A drop-in for /usr/sbin/sendmail: \`ln -s "$(command -v mailplan)" /usr/sbin/sendmail\` (or any
+program named sendmail that runs mailplan) makes cron's MAILTO, mail(1), PHP's mail(), logwatch,
+smartd and \`git send-email\` send through the routes and TLS policy of the config.
+
+The message is read from stdin (streamed; line endings become CRLF). Bcc headers are removed; a
+missing From, Date or Message-ID is added. Success prints nothing.
+
+  -t               recipients also from the To, Cc and Bcc headers (Resent-* when present);
+                   recipients given as arguments are added to them (as Postfix does)
+  -i, -oi          a line with a single "." does not end the message (it does without -i)
+  -f ADDR, -r ADDR envelope sender (default: sendmail.from in the config, else the From header,
+                   else user@host); a sender without a domain (root) gets the host name
+  -F NAME          display name of an added From header
+  -v               print the SMTP conversation on stderr
+  -C FILE, --config FILE
+                   the config (default: $MAILPLAN_CONFIG, else $XDG_CONFIG_HOME/mailplan/mail.yaml,
+                   else /etc/mailplan/mail.yaml)
+  -odq             store in the outbox without trying (exit 0); -q sends it
+  -bp              list the outbox;   -q  flush the outbox once
+Accepted without effect: -bm -odi -odb -oem -oee -oep -oeq -oew -oQ… -om -oo -em -ee -B TYPE
+-N DSN -R RET -V ENVID -L TAG -h N -m -n -G -U -c -s -x. Any other flag is an error naming it.
+
+Config (optional):
+  sendmail: { from: "%u@%h", add_from: true, add_date: true, add_message_id: true,
+              aliases: { root: ops@example.com, default: ops@example.com } }
+  from: %u is the user name, %h the host name, %% a percent sign.
+  aliases: where mail to a name without a domain goes (cron mails the crontab's owner, e.g.
+  root); default catches every other name. Without an alias such a recipient is an error (65).
+
+Exit status (sysexits, as sendmail): 0 sent, 64 bad flag, 65 bad message or address, 69 refused,
+75 temporary failure (the message is kept in the outbox: \`mailplan outbox flush\` sends it),
+76 TLS/security, 77 authentication, 78 config invalid or no route.
 `,
   demo: `Usage: mailplan demo [--json]
 

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.ts")).demoCommand,
   outbox: async () => (await import("./outbox.ts")).outboxCommand,
   probe: async () => (await import("./probe.ts")).probeCommand,
+  sendmail: async () => (await import("./sendmail.ts")).sendmailCommand,
 };
 
 /**
@@ -43,7 +44,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (!load) {
       throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS)) || "run mailplan --help");
     }
-    if (rest.includes("--help") || rest.includes("-h")) {
+    if (rest.includes("--help") || (rest.includes("-h") && command !== "sendmail")) { // sendmail's -h N is a hop count
       if (!HELP[command]) throw new MailplanError("USAGE", `No help for ${command}.`, "run mailplan --help");
       io.out(HELP[command]);
       return 0;

@@ -183,6 +183,30 @@ export const Route = v.strictObject({
   ),
 });
 
+/** The `sendmail:` block: how `mailplan sendmail` completes a message read from stdin (msmtp's from / set_*_header). */
+export const SendmailOptions = v.strictObject({
+  from: v.optional(
+    v.pipe(
+      v.string(msg("must be an address", "for example from: \"%u@%h\" (user and host name) or cron@example.com")),
+      noCrLf(),
+      v.description("Envelope sender when -f is not given: %u is the user name, %h the host name, %% a percent sign."),
+    ),
+  ),
+  add_from: v.optional(v.boolean(msg("must be true or false", "true adds a From header to messages without one"))),
+  add_date: v.optional(v.boolean(msg("must be true or false", "true adds a Date header to messages without one"))),
+  add_message_id: v.optional(v.boolean(msg("must be true or false", "true adds a Message-ID header to messages without one"))),
+  aliases: v.optional(
+    v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[^@\s]+$/, msg("is not a local name", "write a name without @, such as root, or default"))),
+        v.union([v.pipe(v.string(), noCrLf()), v.array(v.pipe(v.string(), noCrLf()))], msg("must be an address or a list of addresses", "for example root: ops@example.com")),
+        msg("must be a mapping of local names to addresses", "for example aliases: { root: ops@example.com, default: ops@example.com }"),
+      ),
+      v.description("Recipients without a domain (cron mails `root`): local name → address(es); `default` catches every other local name."),
+    ),
+  ),
+});
+
 /** The whole config file. */
 export const ConfigSchema = v.pipe(
   v.strictObject({
@@ -193,6 +217,7 @@ export const ConfigSchema = v.pipe(
       v.regex(/^(?:\d+(?:ms|s|m|h|d))+$/, msg("is not a duration", "write it like 5d, 12h or 1d12h")),
       v.description("How long `outbox flush` keeps trying an entry before moving it to the failed folder (default 5d; units ms, s, m, h, d)."),
     )),
+    sendmail: v.optional(SendmailOptions),
     defaults: Defaults,
     relays: v.pipe(
       v.record(RelayName, Relay, msg("must be a mapping of relay names to relays", "see config/mail.yaml for an example")),
