@@ -99,11 +99,11 @@ export async function outboxCommand(args: string[], io: CliIo): Promise<number> 
       io.out(json({ dir, entries: entries.map(summary), problems }));
       return 0;
     }
-    io.out(`${entries.length} message${entries.length === 1 ? "" : "s"} in ${dir}\n`);
+    io.out(safeText(`${entries.length} message${entries.length === 1 ? "" : "s"} in ${dir}`) + "\n");
     for (const e of entries.map(summary)) {
-      io.out(`${e.id}  from ${e.from} to ${e.pending.join(", ")}  ${e.attempts} attempt${e.attempts === 1 ? "" : "s"}, last: ${e.lastError ? `${e.lastError.code} ${safeText(e.lastError.message)}` : "none"}${e.interrupted ? "  (last send was cut off)" : ""}\n`);
+      io.out(safeText(`${e.id}  from ${e.from} to ${e.pending.join(", ")}  ${e.attempts} attempt${e.attempts === 1 ? "" : "s"}, last: ${e.lastError ? `${e.lastError.code} ${e.lastError.message}` : "none"}${e.interrupted ? "  (last send was cut off)" : ""}`) + "\n");
     }
-    for (const p of problems) io.out(`${p.id}: ${p.kind}: ${p.detail}${p.removed ? " (removed)" : ""}\n`);
+    for (const p of problems) io.out(safeText(`${p.id}: ${p.kind}: ${p.detail}${p.removed ? " (removed)" : ""}`) + "\n");
     return 0;
   }
   if (sub === "flush") {
@@ -118,8 +118,8 @@ export async function outboxCommand(args: string[], io: CliIo): Promise<number> 
     const left = outcomes.filter((o) => o.status === "pending" || o.status === "interrupted" || o.status === "busy");
     if (values.json) io.out(json({ dir, ok: left.length === 0, outcomes }));
     else {
-      io.out(`${outcomes.filter((o) => o.status === "delivered").length} of ${outcomes.length} delivered from ${dir}\n`);
-      for (const o of outcomes) io.out(`${o.id}: ${o.status}${o.pending.length ? ` (still pending: ${o.pending.join(", ")})` : ""}${o.error ? ` — ${o.error.code}: ${safeText(o.error.message)}` : ""}\n`);
+      io.out(safeText(`${outcomes.filter((o) => o.status === "delivered").length} of ${outcomes.length} delivered from ${dir}`) + "\n");
+      for (const o of outcomes) io.out(safeText(`${o.id}: ${o.status}${o.pending.length ? ` (still pending: ${o.pending.join(", ")})` : ""}${o.error ? ` — ${o.error.code}: ${o.error.message}` : ""}`) + "\n");
     }
     return left.length === 0 ? 0 : 75;
   }
@@ -129,7 +129,7 @@ export async function outboxCommand(args: string[], io: CliIo): Promise<number> 
     if (!id) throw new MailplanError("USAGE", "outbox drop needs the id of an entry.", "mailplan outbox list shows them");
     const dir = folder(values.config, io);
     const entry = await drop(dir, id);
-    io.out(entry ? `dropped ${id} (from ${entry.envelope.from} to ${entry.pending.join(", ")})\n` : `${id} was already gone\n`);
+    io.out(safeText(entry ? `dropped ${id} (from ${entry.envelope.from} to ${entry.pending.join(", ")})` : `${id} was already gone`) + "\n");
     return 0;
   }
   throw new MailplanError("USAGE", sub ? `Unknown outbox command "${safeText(sub)}".` : "outbox needs a command: list, flush or drop ID.", sub ? suggestion(sub, ["list", "flush", "drop"]) || "use list, flush or drop ID" : "for example: mailplan outbox list");

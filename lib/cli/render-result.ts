@@ -26,5 +26,5 @@ function one(r: TransactionResult): string[] {
 export function renderSendResult(result: SendResult): string {
   const parts = (result.transactions ?? [result]).flatMap(one);
   if (result.messageId) parts.push(`message-id: ${safeText(result.messageId)}`);
-  return parts.join("\n") + "\n";
+  return parts.map(safeText).join("\n") + "\n";
 }
