@@ -52,7 +52,7 @@ export function postfixAvailable(): boolean {
 /** Throws when Postfix (or the SASL tools it needs) is missing: tests fail loudly instead of skipping. */
 export function requirePostfix(): void {
   if (!postfixAvailable() || !existsSync("/usr/sbin/saslpasswd2")) {
-    throw new Error("Postfix is not installed: run apt-get install postfix (see .ci/run)");
+    throw new Error("Postfix is not installed: run npm test (it installs postfix sasl2-bin libsasl2-modules with apt-get when run as root), or apt-get install -y postfix sasl2-bin libsasl2-modules");
   }
 }
 
