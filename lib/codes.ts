@@ -1,5 +1,5 @@
 /**
- * The contract's error codes and their exit statuses (shared/docs/contract.md, "Error codes and
+ * The contract's error codes and their exit statuses (docs/contract.md, "Error codes and
  * exit status"). Every failure mailplan reports carries exactly one of these codes.
  */
 export const EXIT_CODES = {
