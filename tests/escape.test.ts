@@ -32,7 +32,9 @@ routes: [{ name: r, via: [h] }]
     const printed = out + err;
     assert.match(out, /NOT SENT via route r: REJECTED \(phase mail\)/);
     assert.match(printed, /\\x1b\[2J\\x1b\]0;pwned\\x07 go away\\x00 now/);
+    // deno-lint-ignore no-control-regex -- the test looks for raw control characters
     assert.doesNotMatch(printed, /[\x00\x07\x1b]/);
+    // deno-lint-ignore no-control-regex -- the same, in the transcript file
     assert.doesNotMatch(readFileSync(join(dir, "t.txt"), "utf8"), /[\x00\x07\x1b]/);
   } finally {
     await srv.close();
@@ -40,6 +42,7 @@ routes: [{ name: r, via: [h] }]
 });
 
 /** Every character a terminal acts on, or that reorders/splits what the reader sees. */
+// deno-lint-ignore no-control-regex -- the test looks for raw control characters
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]|\p{Surrogate}/u;
 
 test("escapeText: each unsafe class becomes a visible escape naming the code point", () => {

@@ -29,6 +29,7 @@ function isUnsafe(cp: number): boolean {
 }
 
 /** Matches a run of characters that may need escaping (cheap pre-check: most text has none). */
+// deno-lint-ignore no-control-regex -- finding control characters is this module's job
 const CANDIDATE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/;
 
 /** The visible form of one unsafe code point: `\x1b` for C0/DEL/C1, `\u{202e}` for the rest. */
