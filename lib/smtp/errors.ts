@@ -31,6 +31,19 @@ export interface ErrorReply {
   text: string;
 }
 
+/**
+ * The contract's `error` object (docs/contract.md, `send --json`), as {@link SmtpError.toJSON}
+ * returns it; keys in this order.
+ */
+export interface SmtpErrorJson {
+  code: ErrorCode;
+  phase: Phase;
+  temporary: boolean;
+  message: string;
+  hint: string;
+  reply?: ErrorReply;
+}
+
 /** Constructor fields of {@link SmtpError}. */
 export interface SmtpErrorInit {
   code: ErrorCode;
@@ -76,8 +89,8 @@ export class SmtpError extends Error {
   }
 
   /** The contract's `error` object: `{ code, phase, temporary, message, hint }` (+ `reply` when known). */
-  toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = {
+  toJSON(): SmtpErrorJson {
+    const out: SmtpErrorJson = {
       code: this.code,
       phase: this.phase,
       temporary: this.temporary,
