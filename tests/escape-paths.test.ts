@@ -6,7 +6,8 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../lib/cli/main.ts";
@@ -152,5 +153,20 @@ test("probe: a server whose greeting and EHLO carry the hostile text is reported
     assertEscaped(r.out + r.err, "probe");
   } finally {
     await srv.close();
+  }
+});
+
+test("demo: its paths (under a TMPDIR whose name carries control characters) are printed escaped", async () => {
+  const evilTmp = join(mkdtempSync(join(tmpdir(), "mailplan-escape-paths-tmp-")), "t\x1b]0;owned\x07\u202e");
+  mkdirSync(evilTmp);
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = evilTmp;
+  try {
+    const r = await run(["demo"]);
+    assert.equal(r.code, 0, r.err);
+    assertEscaped(r.out + r.err, "demo", /t\\x1b\]0;owned\\x07\\u\{202e\}/);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
   }
 });
