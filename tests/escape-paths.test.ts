@@ -104,8 +104,11 @@ test("usage errors quote the argument escaped (unknown command, outbox subcomman
 });
 
 test("send: server text in the human result, --verbose and --transcript is escaped (success and failure)", async () => {
-  const ok = await startHostile({ starttls: false, greeting: `220 ${HOSTILE}`, capabilities: ["PIPELINING", "8BITMIME", "SMTPUTF8"], rules: [{ on: ".", reply: `250 queued ${HOSTILE}` }] });
-  const bad = await startHostile({ starttls: false, rules: [{ on: "MAIL", reply: `550 5.7.1 ${HOSTILE}` }] });
+  // Replies as UTF-8 bytes (the hostile server's string replies are latin1), so U+009B and U+202E
+  // arrive as the characters themselves.
+  const utf8 = (line: string) => ({ reply: null, raw: new TextEncoder().encode(line + "\r\n") });
+  const ok = await startHostile({ starttls: false, greeting: utf8(`220 ${HOSTILE}`), capabilities: ["PIPELINING", "8BITMIME", "SMTPUTF8"], rules: [{ on: ".", ...utf8(`250 queued ${HOSTILE}`) }] });
+  const bad = await startHostile({ starttls: false, rules: [{ on: "MAIL", ...utf8(`550 5.7.1 ${HOSTILE}`) }] });
   try {
     for (const [srv, status] of [[ok, 0], [bad, 69]] as const) {
       const file = config(`send-${srv.port}.yaml`, `version: 1
@@ -115,12 +118,12 @@ routes: [{ name: r, via: [h] }]
       const transcript = join(dir, `t-${srv.port}.txt`);
       const human = await run(["send", "--config", file, "--from", "a@sender.example", "--to", status === 0 ? "b\u202e@rcpt.example" : "b@rcpt.example", "--subject", "s", "--text", "t", "--no-queue"]);
       assert.equal(human.code, status);
-      assertEscaped(human.out + human.err, `send (${status})`);
+      assertEscaped(human.out + human.err, `send (${status})`, /owned\\x07\\x1b\[2J\\x9b\\u\{202e\}/);
       if (status === 0) assert.match(human.out, /accepted: b\\u\{202e\}@rcpt\.example/);
       const verbose = await run(["send", "--config", file, "--from", "a@sender.example", "--to", "b@rcpt.example", "--subject", "s", "--text", "t", "--no-queue", "--verbose", "--transcript", transcript]);
       assert.equal(verbose.code, status);
-      assertEscaped(verbose.err, `send --verbose (${status})`, /<- (220|550).*owned/);
-      assertEscaped(readFileSync(transcript, "utf8"), `send --transcript (${status})`);
+      assertEscaped(verbose.err, `send --verbose (${status})`, /<- (220|550).*owned\\x07\\x1b\[2J\\x9b\\u\{202e\}/);
+      assertEscaped(readFileSync(transcript, "utf8"), `send --transcript (${status})`, /owned\\x07\\x1b\[2J\\x9b\\u\{202e\}/);
     }
   } finally {
     await ok.close();
@@ -147,10 +150,11 @@ test("outbox list, flush and drop print addresses, subjects and errors escaped",
 });
 
 test("probe: a server whose greeting and EHLO carry the hostile text is reported escaped", async () => {
-  const srv = await startHostile({ starttls: false, greeting: `220 ${HOSTILE}`, hostname: `mx${HOSTILE}`, capabilities: [`X-${HOSTILE}`] });
+  const greeting = { reply: null, raw: new TextEncoder().encode(`220 ${HOSTILE}\r\n`) }; // UTF-8: U+009B, U+202E as such
+  const srv = await startHostile({ starttls: false, greeting, capabilities: [`X-${HOSTILE}`] });
   try {
     const r = await run(["probe", `127.0.0.1:${srv.port}`, "--timeout", "20s"]);
-    assertEscaped(r.out + r.err, "probe");
+    assertEscaped(r.out + r.err, "probe", /owned\\x07\\x1b\[2J\\x9b\\u\{202e\}/);
   } finally {
     await srv.close();
   }
