@@ -2,11 +2,14 @@
 // Runs the whole suite under Bun and under Deno (the same test files), then prints one
 // `N passed, N failed` line with the totals of both runtimes. Exits non-zero if either fails.
 // `--runtimes bun,deno` picks the runtimes; other arguments (test files) go to each runner.
+// First it brings the system packages the peers need (tests/support/system-packages.mjs: apt-get
+// when root, else one line naming the command and exit 1), so `npm test` works on a fresh machine.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureSystemPackages } from "./support/system-packages.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -14,6 +17,7 @@ const argv = process.argv.slice(2);
 const rt = argv.indexOf("--runtimes");
 const wanted = rt >= 0 ? argv.splice(rt, 2)[1].split(",") : ["bun", "deno"];
 const files = argv;
+if (!ensureSystemPackages(root, files)) process.exit(1);
 const out = mkdtempSync(join(tmpdir(), "mailplan-test-"));
 
 const runners = [

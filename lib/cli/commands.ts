@@ -7,6 +7,7 @@ import type { Config } from "../config/schema.ts";
 import { compileConfig, planEnvelope } from "../plan/compile.ts";
 import { listFlag, parseFlags, required } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { escapeLines, escapeText } from "../text/escape.ts";
 import { renderConfigPlan, renderEnvelopePlan } from "./render-plan.ts";
 
 const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
@@ -20,9 +21,9 @@ export function checkCommand(args: string[], io: CliIo): number {
   if (values.json) {
     io.out(json({ ok: errors === 0, file: loaded.file, errors, warnings, problems: loaded.problems.map(problemToJson) }));
   } else {
-    for (const p of loaded.problems) io.out(formatProblem(p) + "\n");
+    for (const p of loaded.problems) io.out(escapeText(formatProblem(p)) + "\n");
     const summary = `${loaded.file}: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
-    io.out(errors ? `${summary}. Fix the errors above; each names the key, the line and what to write.\n` : `${summary}: ok\n`);
+    io.out(escapeText(errors ? `${summary}. Fix the errors above; each names the key, the line and what to write.` : `${summary}: ok`) + "\n");
   }
   return errors ? 78 : 0;
 }
@@ -31,7 +32,7 @@ export function checkCommand(args: string[], io: CliIo): number {
 export function requireConfig(file: string, io: CliIo): LoadedConfig & { config: Config } {
   const loaded = loadConfig(file);
   if (!loaded.config) throw new ConfigInvalidError(loaded.problems, loaded.file);
-  for (const p of loaded.problems) io.err(formatProblem(p) + "\n");
+  for (const p of loaded.problems) io.err(escapeText(formatProblem(p)) + "\n");
   return loaded as LoadedConfig & { config: Config };
 }
 
@@ -48,13 +49,13 @@ export function planCommand(args: string[], io: CliIo): number {
   const to = listFlag(values.to);
   if (values.from === undefined && to.length === 0 && values.route === undefined) {
     const plan = compileConfig(loaded.config);
-    io.out(values.json ? json(plan) : renderConfigPlan(plan, loaded.file));
+    io.out(values.json ? json(plan) : escapeLines(renderConfigPlan(plan, loaded.file)));
     return 0;
   }
   if (values.from === undefined) throw new MailplanError("USAGE", "plan needs --from together with --to.", "for example: mailplan plan --config mail.yaml --from me@example.com --to you@example.com");
   if (to.length === 0) throw new MailplanError("USAGE", "plan needs --to together with --from.", "for example: mailplan plan --config mail.yaml --from me@example.com --to you@example.com");
   const plan = planEnvelope(loaded.config, { from: values.from, to }, { route: values.route });
-  io.out(values.json ? json(plan) : renderEnvelopePlan(plan));
+  io.out(values.json ? json(plan) : escapeLines(renderEnvelopePlan(plan)));
   return 0;
 }
 

@@ -13,6 +13,7 @@ import { composeMessage } from "../message/compose.ts";
 import { Transcript } from "../engine/transcript.ts";
 import { parseFlags } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { escapeLines } from "../text/escape.ts";
 import { renderConfigPlan } from "./render-plan.ts";
 import { renderSendResult } from "./render-result.ts";
 import { runSend } from "./send-run.ts";
@@ -61,7 +62,7 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
     writeFileSync(configFile, demoConfig(sink.ports));
     const loaded = loadConfig(configFile, { references: true });
     if (!loaded.config) throw new ConfigInvalidError(loaded.problems, configFile);
-    const say = values.json ? () => {} : io.out;
+    const say = values.json ? () => {} : (t: string) => io.out(escapeLines(t));
     say(`mailplan demo: a loopback SMTP sink is listening on 127.0.0.1:${sink.ports.starttls} (STARTTLS) and 127.0.0.1:${sink.ports.implicit} (implicit TLS).\n`);
     say(`Its config is ${configFile}\n\n`);
     say(renderConfigPlan(compileConfig(loaded.config), configFile) + "\n");

@@ -17,8 +17,18 @@ export function commandLine(argv: readonly string[], env: Record<string, string 
   const strip = (p: string) => basename(p).replace(/\.(ts|js|mjs|exe)$/, "");
   // The shim says its name; a script run by a runtime is argv[1]; a standalone binary (bun build
   // --compile) has its own path in argv[1] and the name it was invoked under only in argv0.
-  const names = env.MAILPLAN_INVOKED_AS ? [env.MAILPLAN_INVOKED_AS] : [strip(argv[1] ?? ""), strip(argv0)];
+  const told = shimName(env);
+  const names = told ? [told] : [strip(argv[1] ?? ""), strip(argv0)];
   if (names.includes("sendmail")) return ["sendmail", ...rest];
   if (names.includes("mailq")) return ["sendmail", "-bp", ...rest];
   return rest;
+}
+
+/** The shim's `MAILPLAN_INVOKED_AS`; unset when a runtime refuses to let us read it (Deno without --allow-env). */
+function shimName(env: Record<string, string | undefined>): string | undefined {
+  try {
+    return env.MAILPLAN_INVOKED_AS;
+  } catch {
+    return undefined;
+  }
 }

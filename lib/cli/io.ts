@@ -1,3 +1,5 @@
+import { escapeText } from "../text/escape.ts";
+
 /** Where the CLI writes, so commands run the same in-process (tests) and as a program. */
 export interface CliIo {
   out(text: string): void;
@@ -5,7 +7,11 @@ export interface CliIo {
   env: Record<string, string | undefined>;
 }
 
-/** Escapes control characters (ESC, NUL, BEL, …) so text from outside can never drive the terminal. */
+/**
+ * Escapes text from outside for one line of human output; the same rules as every other output
+ * ({@link escapeText} in lib/text/escape.ts: C0 incl. newline, DEL, C1, bidi controls).
+ * @example safeText("x\x1b[2J") // => "x\\x1b[2J"
+ */
 export function safeText(text: string): string {
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return escapeText(text);
 }

@@ -104,7 +104,7 @@ function report(e: unknown, wantsJson: boolean, io: CliIo, sending: boolean): nu
       : { code: err.code, message: err.message, hint: err.hint };
     io.out(JSON.stringify({ ok: false, error, problems: problems.map(problemToJson) }, null, 2) + "\n");
   } else {
-    for (const p of problems) io.err(formatProblem(p) + "\n");
+    for (const p of problems) io.err(safeText(formatProblem(p)) + "\n");
     io.err(`mailplan: ${safeText(err.message)}${err.hint ? ` Hint: ${safeText(err.hint)}.` : ""} (${err.code})\n`.replace(/\.\. /g, ". ").replace(/\?\./g, "?"));
   }
   return err.exitCode;

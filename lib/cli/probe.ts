@@ -11,6 +11,7 @@ import { exitStatus, probe } from "../probe/run.ts";
 import { parseTarget } from "../probe/target.ts";
 import { parseFlags } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { escapeLines } from "../text/escape.ts";
 import { HELP } from "./help.ts";
 
 
@@ -56,6 +57,6 @@ export async function probeCommand(args: string[], io: CliIo): Promise<number> {
     serverName: values["server-name"],
     timeoutMs,
   });
-  io.out(values.json ? JSON.stringify(report, null, 2) + "\n" : renderProbe(report));
+  io.out(values.json ? JSON.stringify(report, null, 2) + "\n" : escapeLines(renderProbe(report)));
   return exitStatus(report);
 }

@@ -58,5 +58,5 @@ function triedFirst(r: TransactionResult): [AttemptSummary, number][] {
 export function renderSendResult(result: SendResult): string {
   const parts = (result.transactions ?? [result]).flatMap(one);
   if (result.messageId) parts.push(`message-id: ${safeText(result.messageId)}`);
-  return parts.join("\n") + "\n";
+  return parts.map(safeText).join("\n") + "\n";
 }

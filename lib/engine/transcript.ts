@@ -46,7 +46,7 @@ export class Transcript {
 
   /** An engine note: connecting, TLS established, body sent, failure. */
   note(text: string): void {
-    this.add("**", text);
+    this.add("**", escapeServerText(text, 1000));
   }
 
   /** The transcript as text, a line each. */

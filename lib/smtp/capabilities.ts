@@ -4,8 +4,39 @@
  */
 import type { Reply } from "./reply.ts";
 
-/** Capabilities advertised by one EHLO reply: upper-cased keyword → parameters (as sent). */
-export type Capabilities = ReadonlyMap<string, readonly string[]>;
+/**
+ * The EHLO keywords mailplan acts on or reports (RFC 5321 §4.1.1.1, and RFC 3207 STARTTLS, 4954
+ * AUTH, 1870 SIZE, 2920 PIPELINING, 6152 8BITMIME, 6531 SMTPUTF8, 3030 CHUNKING, 3461 DSN, 8689
+ * REQUIRETLS, 2034 ENHANCEDSTATUSCODES). A check by a keyword not listed here (a typo such as
+ * "STARTLS") does not compile.
+ */
+export type CapabilityKeyword =
+  | "STARTTLS"
+  | "AUTH"
+  | "SIZE"
+  | "PIPELINING"
+  | "8BITMIME"
+  | "SMTPUTF8"
+  | "CHUNKING"
+  | "DSN"
+  | "REQUIRETLS"
+  | "ENHANCEDSTATUSCODES";
+
+/**
+ * Capabilities advertised by one EHLO reply: upper-cased keyword → parameters (as sent). Looked
+ * up by {@link CapabilityKeyword}; iterating gives every keyword the server sent, known or not.
+ * @example caps.has("STARTTLS"); caps.get("SIZE"); [...caps.keys()] // ["PIPELINING", "X-FOO"]
+ */
+export interface Capabilities extends Iterable<[string, readonly string[]]> {
+  has(keyword: CapabilityKeyword): boolean;
+  get(keyword: CapabilityKeyword): readonly string[] | undefined;
+  keys(): Iterable<string>;
+  entries(): Iterable<[string, readonly string[]]>;
+  readonly size: number;
+}
+
+/** No capabilities (before EHLO, or after a HELO fallback). */
+export const NO_CAPABILITIES: Capabilities = new Map<string, readonly string[]>();
 
 const KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 

@@ -5,6 +5,7 @@
  */
 
 import type { ErrorCode } from "../codes.ts";
+import { escapeTextCapped } from "../text/escape.ts";
 
 /** Error codes of contract.md ("Error codes and exit status"): one list, in lib/codes.ts. */
 export type { ErrorCode };
@@ -28,6 +29,19 @@ export interface ErrorReply {
   code: number;
   enhanced?: string;
   text: string;
+}
+
+/**
+ * The contract's `error` object (docs/contract.md, `send --json`), as {@link SmtpError.toJSON}
+ * returns it; keys in this order.
+ */
+export interface SmtpErrorJson {
+  code: ErrorCode;
+  phase: Phase;
+  temporary: boolean;
+  message: string;
+  hint: string;
+  reply?: ErrorReply;
 }
 
 /** Constructor fields of {@link SmtpError}. */
@@ -75,8 +89,8 @@ export class SmtpError extends Error {
   }
 
   /** The contract's `error` object: `{ code, phase, temporary, message, hint }` (+ `reply` when known). */
-  toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = {
+  toJSON(): SmtpErrorJson {
+    const out: SmtpErrorJson = {
       code: this.code,
       phase: this.phase,
       temporary: this.temporary,
@@ -103,29 +117,12 @@ export class SmtpError extends Error {
 const MAX_SHOWN = 300;
 
 /**
- * Makes text that came from a server (or any untrusted source) safe to print: C0/C1 control
- * characters, DEL, ESC, NUL, BEL become `\xNN`; line/paragraph separators and bidi controls become
- * `\u{XXXX}`; text longer than `max` characters is cut with "…".
+ * Makes text that came from a server (or any untrusted source) safe to print, with the one rule
+ * of every human output ({@link escapeText}: C0/C1 controls, DEL → `\xNN`; bidi controls,
+ * U+2028/U+2029, U+FEFF → `\u{XXXX}`); text longer than `max` characters is cut with "…".
  * @example
  * escapeServerText("bad\x1b[31m\x07") // => "bad\\x1b[31m\\x07"
  */
 export function escapeServerText(text: string, max: number = MAX_SHOWN): string {
-  let out = "";
-  let shown = 0;
-  for (const ch of text) {
-    if (shown >= max) return out + "…";
-    const cp = ch.codePointAt(0)!;
-    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
-      out += "\\x" + cp.toString(16).padStart(2, "0");
-    } else if (
-      cp === 0x2028 || cp === 0x2029 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-      cp === 0x200e || cp === 0x200f || cp === 0x061c || cp === 0xfeff
-    ) {
-      out += "\\u{" + cp.toString(16) + "}";
-    } else {
-      out += ch;
-    }
-    shown++;
-  }
-  return out;
+  return escapeTextCapped(text, max);
 }

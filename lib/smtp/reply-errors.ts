@@ -2,8 +2,8 @@
  * Turning a server reply into an {@link SmtpError}: 4xx temporary, 5xx permanent, anything else unexpected.
  * @module
  */
-import { type ErrorCode, escapeServerText, type Phase, SmtpError } from "./errors.ts";
-import type { Reply } from "./reply.ts";
+import { escapeServerText, type Phase, SmtpError } from "./errors.ts";
+import { type Reply, replyClass } from "./reply.ts";
 
 /** The reply as attached to errors. */
 export function errorReply(r: Reply): { code: number; enhanced?: string; text: string } {
@@ -21,7 +21,7 @@ export function showReply(r: Reply): string {
  * @example replyError(reply, "mail", "refused the sender").code // "REJECTED" for a 550
  */
 export function replyError(r: Reply, phase: Phase, what: string): SmtpError {
-  if (r.code >= 400 && r.code < 500) {
+  if (replyClass(r.code) === "transient") {
     return new SmtpError({
       code: "TEMPORARY_FAILURE",
       phase,
@@ -33,7 +33,7 @@ export function replyError(r: Reply, phase: Phase, what: string): SmtpError {
       reply: errorReply(r),
     });
   }
-  if (r.code >= 500) {
+  if (replyClass(r.code) === "permanent") {
     return new SmtpError({
       code: "REJECTED",
       phase,
@@ -54,16 +54,4 @@ export function unexpectedReply(r: Reply, phase: Phase): SmtpError {
     hint: "The server does not follow the SMTP sequence; check the host and port.",
     reply: errorReply(r),
   });
-}
-
-/** An error about `r` with a given code. */
-export function codedError(
-  code: ErrorCode,
-  phase: Phase,
-  message: string,
-  hint: string,
-  r?: Reply,
-  temporary = false,
-): SmtpError {
-  return new SmtpError({ code, phase, message, hint, temporary, reply: r ? errorReply(r) : undefined });
 }

@@ -19,6 +19,26 @@ export interface Reply {
   text: string;
 }
 
+/**
+ * The class of a reply code by its first digit (RFC 5321 §4.2.1): 2yz positive completion,
+ * 3yz positive intermediate (354 "send the data", 334 an AUTH challenge), 4yz transient negative
+ * (try again later; 421 closes the connection), 5yz permanent negative. A code outside 200–599
+ * (which {@link ReplyParser} never yields) is `invalid`.
+ */
+export type ReplyClass = "positive" | "intermediate" | "transient" | "permanent" | "invalid";
+
+/**
+ * The class of a reply code, so callers compare words instead of ranges like `code >= 400 && code < 500`.
+ * @example
+ * replyClass(250) // => "positive"
+ * replyClass(451) // => "transient"
+ * replyClass(550) // => "permanent"
+ */
+export function replyClass(code: number): ReplyClass {
+  if (!Number.isInteger(code) || code < 200 || code > 599) return "invalid";
+  return code < 300 ? "positive" : code < 400 ? "intermediate" : code < 500 ? "transient" : "permanent";
+}
+
 /** Size bounds of the parser. */
 export interface ReplyLimits {
   /** Maximum bytes in one line, CRLF excluded. Default 8192. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { escapeServerText, type Phase, SmtpError } from "./errors.ts";
-import type { Reply } from "./reply.ts";
+import { type Reply, replyClass } from "./reply.ts";
 import { errorReply, showReply } from "./reply-errors.ts";
 import type { RecipientRejection, SessionOptions } from "./types.ts";
 
@@ -187,8 +187,8 @@ export const SessionErrors = {
     ),
   /** Every recipient refused: TEMPORARY_FAILURE when every refusal was 4xx, else REJECTED. */
   allRecipientsRefused: (rejected: readonly RecipientRejection[]) => {
-    const temporary = rejected.length > 0 && rejected.every((x) => x.code < 500);
-    const first = temporary ? rejected[0] : rejected.find((x) => x.code >= 500);
+    const temporary = rejected.length > 0 && rejected.every((x) => replyClass(x.code) === "transient");
+    const first = temporary ? rejected[0] : rejected.find((x) => replyClass(x.code) === "permanent");
     return new SmtpError({
       code: temporary ? "TEMPORARY_FAILURE" : "REJECTED",
       phase: "rcpt",
@@ -202,7 +202,7 @@ export const SessionErrors = {
   },
   /** Success with some recipients refused (attached to the result, not a failure). */
   someRecipientsRefused: (accepted: number, rejected: readonly RecipientRejection[]) => {
-    const temporary = rejected.every((x) => x.code < 500);
+    const temporary = rejected.every((x) => replyClass(x.code) === "transient");
     return err(
       "RECIPIENTS_REJECTED",
       "rcpt",

@@ -7,10 +7,10 @@
 import { selectMechanism } from "./auth/select.ts";
 import type { SaslClient } from "./auth/types.ts";
 import { decodeBase64 } from "./base64.ts";
-import { authMechanisms, type Capabilities, parseCapabilities, sizeLimit } from "./capabilities.ts";
+import { authMechanisms, type Capabilities, NO_CAPABILITIES, parseCapabilities, sizeLimit } from "./capabilities.ts";
 import * as cmd from "./command.ts";
 import { type Phase, SmtpError } from "./errors.ts";
-import { type Reply, ReplyParser } from "./reply.ts";
+import { type Reply, replyClass, ReplyParser } from "./reply.ts";
 import { replyError, unexpectedReply } from "./reply-errors.ts";
 import { SessionErrors as E } from "./session-errors.ts";
 import { validateSessionOptions } from "./session-options.ts";
@@ -366,7 +366,7 @@ export class SmtpSession {
       this.pipelining = this.caps.has("PIPELINING");
       return this.afterHello();
     }
-    if (r.code >= 500 && r.code < 600) {
+    if (replyClass(r.code) === "permanent") {
       if (!this.secure && this.opts.tls === "required") {
         return this.failQuit(E.ehloRefusedTlsRequired(r));
       }
@@ -377,7 +377,7 @@ export class SmtpSession {
 
   private onHelo(r: Reply): void {
     if (r.code !== 250) return this.refuse(r, "ehlo", "refused HELO");
-    this.caps = new Map();
+    this.caps = NO_CAPABILITIES;
     this.heloFallback = true;
     this.pipelining = false;
     this.afterHello();
@@ -456,13 +456,13 @@ export class SmtpSession {
       const response = sasl.respond(challenge, this.authRounds);
       return this.send([{ kind: "auth", line: cmd.authResponse(response), redacted: `${REDACTED}\r\n` }]);
     }
-    if (r.code === 421 || (r.code >= 400 && r.code < 500)) {
+    if (replyClass(r.code) === "transient") { // 421 included
       return this.refuse(r, "auth", "could not authenticate");
     }
     if (r.code === 504) {
       return this.failQuit(E.mechanismRefused(sasl.name, r));
     }
-    if (r.code >= 500) {
+    if (replyClass(r.code) === "permanent") {
       return this.failQuit(E.credentialsRejected(r));
     }
     this.failClose(unexpectedReply(r, "auth"));
@@ -475,7 +475,7 @@ export class SmtpSession {
     if (o.tls === "required" && !this.secure) {
       return this.failClose(E.notSecured("mail"));
     }
-    const caps = this.caps ?? new Map<string, readonly string[]>();
+    const caps = this.caps ?? NO_CAPABILITIES;
     const limit = sizeLimit(caps);
     if (o.messageSize !== undefined && limit !== null && limit > 0 && o.messageSize > limit) {
       return this.failQuit(E.tooBig(o.messageSize, limit));
@@ -503,7 +503,7 @@ export class SmtpSession {
   }
 
   private onMail(r: Reply): void {
-    if (r.code >= 200 && r.code < 300) {
+    if (replyClass(r.code) === "positive") {
       if (!this.pipelining) this.sendRcpt(0);
       return;
     }
@@ -521,9 +521,10 @@ export class SmtpSession {
 
   private onRcpt(r: Reply, address: string): void {
     if (r.code === 421) return this.refuse(r, "rcpt", `closed the connection at recipient <${address}>`);
-    if (r.code >= 200 && r.code < 300) {
+    const cls = replyClass(r.code);
+    if (cls === "positive") {
       if (!this.mailError) this.accepted.push(address);
-    } else if (r.code >= 400) this.rejected.push({ address, code: r.code, text: r.text });
+    } else if (cls === "transient" || cls === "permanent") this.rejected.push({ address, code: r.code, text: r.text });
     else return this.failClose(unexpectedReply(r, "rcpt"));
     if (this.pipelining) return;
     const done = this.accepted.length + this.rejected.length;
@@ -558,7 +559,7 @@ export class SmtpSession {
   }
 
   private onDot(r: Reply): void {
-    if (r.code >= 200 && r.code < 300) {
+    if (replyClass(r.code) === "positive") {
       this.response = { code: r.code, text: r.text };
       return this.failQuit(null);
     }

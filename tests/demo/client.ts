@@ -84,7 +84,7 @@ export class Client {
     return this.buf;
   }
 
-  async line(timeoutMs = 5000): Promise<string> {
+  async line(timeoutMs = 30_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.buf.indexOf("\r\n");
@@ -122,7 +122,7 @@ export class Client {
   }
 
   /** Resolves when the peer has closed the connection. */
-  async closed(timeoutMs = 5000): Promise<void> {
+  async closed(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.ended) {
       if (Date.now() > deadline) throw new Error("connection still open");

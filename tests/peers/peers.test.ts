@@ -2,6 +2,7 @@
 // Runs under `bun test tests/peers` and `deno test -A tests/peers`.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -55,7 +56,7 @@ class Smtp {
   get pending(): string {
     return this.buf;
   }
-  async reply(timeoutMs = 5000): Promise<Reply> {
+  async reply(timeoutMs = 30_000): Promise<Reply> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = /^(?:\d{3}-[^\r\n]*\r\n)*(\d{3})(?: [^\r\n]*)?\r\n/.exec(this.buf);
@@ -114,17 +115,21 @@ class Smtp {
   }
 }
 
-/** Connects without TLS and reports whether anything arrives within `ms` (an implicit-TLS port stays silent). */
-function silentFor(port: number, ms: number): Promise<boolean> {
+/**
+ * True when a port speaks TLS first (implicit TLS): a plaintext client that talks anyway gets no
+ * SMTP greeting or reply, only the connection closed (maybe after a TLS alert). Decided on events
+ * (the server's bytes, its close), never by waiting a while for an absence: a port that greets in
+ * clear sends "220" before it could close, and one that answers plaintext never closes (the
+ * test's own timeout then fails it).
+ */
+function speaksTlsFirst(port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: "127.0.0.1", port });
-    let got = false;
-    s.on("data", () => (got = true));
-    s.once("error", reject);
-    setTimeout(() => {
-      s.destroy();
-      resolve(!got);
-    }, ms);
+    const chunks: Buffer[] = [];
+    s.on("data", (d: Buffer) => chunks.push(d));
+    s.once("connect", () => s.write("EHLO client.example.test\r\n"));
+    s.once("error", (e: Error & { code?: string }) => (e.code === "ECONNRESET" ? undefined : reject(e)));
+    s.once("close", () => resolve(!/^\d{3}[ -]/.test(Buffer.concat(chunks).toString("latin1"))));
   });
 }
 
@@ -215,14 +220,14 @@ describe("postfix peer", () => {
       const c = await Smtp.plain(p.ports.plain);
       assert.match((await c.reply()).lines[0], new RegExp(`^mail\\.example\\.test ESMTP test-${p.runId}$`));
       await c.quit();
-      assert.ok(p.startMs < 10_000, `start took ${p.startMs} ms`);
+      // No bound on p.startMs: start-up time depends on the machine's load, not on correctness.
     }
     await pf2.stop();
     assert.ok(!existsSync(pf2.dir));
   });
 
   it("implicit-TLS port: silent before TLS; after it greets, EHLO offers AUTH PLAIN LOGIN", async () => {
-    assert.ok(await silentFor(pf.ports.implicit, 400), "implicit-TLS port spoke before the TLS handshake");
+    assert.ok(await speaksTlsFirst(pf.ports.implicit), "implicit-TLS port spoke SMTP before the TLS handshake");
     const c = await Smtp.tls(pf.ports.implicit, ca);
     assert.ok((c.sock as tls.TLSSocket).authorized);
     const g = await c.reply();
@@ -401,7 +406,7 @@ describe("smtp-server peer", () => {
   });
 
   it("implicit-TLS port: silent before TLS; greets after, AUTH offered, no STARTTLS", async () => {
-    assert.ok(await silentFor(peer.ports.implicit, 300));
+    assert.ok(await speaksTlsFirst(peer.ports.implicit), "implicit-TLS port spoke SMTP before the TLS handshake");
     const c = await Smtp.tls(peer.ports.implicit, ca);
     assert.ok((c.sock as tls.TLSSocket).authorized);
     assert.equal((await c.reply()).code, 220);

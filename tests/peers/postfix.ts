@@ -38,7 +38,7 @@ export interface PostfixPeer extends PostfixFacts {
   /** Stops the instance and removes its directory (idempotent). */
   stop(): Promise<void>;
   /** Messages delivered so far (new/ and cur/, oldest first), after waiting until at least `count`
-   * (default 1) are there; throws after `timeoutMs` (default 10000) with the maillog tail. */
+   * (default 1) are there; throws after `timeoutMs` (default 60000: a hang guard, not a verdict) with the maillog tail. */
   readMaildir(opts?: { count?: number; timeoutMs?: number }): Promise<MaildirMessage[]>;
   /** Contents of the instance's maillog (diagnostics). */
   maillog(): Promise<string>;
@@ -52,7 +52,7 @@ export function postfixAvailable(): boolean {
 /** Throws when Postfix (or the SASL tools it needs) is missing: tests fail loudly instead of skipping. */
 export function requirePostfix(): void {
   if (!postfixAvailable() || !existsSync("/usr/sbin/saslpasswd2")) {
-    throw new Error("Postfix is not installed: run apt-get install postfix (see .ci/run)");
+    throw new Error("Postfix is not installed: run npm test (it installs postfix sasl2-bin libsasl2-modules with apt-get when run as root), or apt-get install -y postfix sasl2-bin libsasl2-modules");
   }
 }
 
@@ -122,7 +122,7 @@ export async function startPostfix(env?: Record<string, string>): Promise<Postfi
       live.delete(facts.dir);
     },
     async readMaildir(opts = {}) {
-      const { count = 1, timeoutMs = 10_000 } = opts;
+      const { count = 1, timeoutMs = 60_000 } = opts;
       const deadline = Date.now() + timeoutMs;
       let files = await list();
       while (files.length < count) {

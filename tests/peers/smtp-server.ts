@@ -74,7 +74,7 @@ export interface SmtpServerPeer {
   outDir: string;
   pid: number;
   /** Messages received so far, oldest first, after waiting until at least `count` (default 1) are there;
-   * throws after `timeoutMs` (default 5000). */
+   * throws after `timeoutMs` (default 60000: a hang guard, not a verdict). */
   messages(opts?: { count?: number; timeoutMs?: number }): Promise<PeerMessage[]>;
   /** Stops the peer, waits for the Node process to exit and removes outDir unless the caller chose it
    * (idempotent). */
@@ -202,7 +202,7 @@ export async function startSmtpServerPeer(opts: SmtpServerPeerOptions): Promise<
     ports: ready.ports,
     outDir: ready.outDir,
     pid: ready.pid,
-    async messages({ count = 1, timeoutMs = 5000 } = {}) {
+    async messages({ count = 1, timeoutMs = 60_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       let ns = await list();
       while (ns.length < count) {

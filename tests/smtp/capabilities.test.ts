@@ -48,6 +48,15 @@ describe("capabilities", () => {
     assert.equal(sizeLimit(c), 500);
   });
 
+  it("lookups take a known keyword (a typo does not compile); iteration still shows every keyword sent", () => {
+    const c = caps("mx", "STARTTLS", "X-FOO bar");
+    assert.equal(c.has("STARTTLS"), true);
+    // @ts-expect-error "STARTLS" is not a CapabilityKeyword: a misspelt check fails `deno check`
+    assert.equal(c.has("STARTLS"), false);
+    assert.deepEqual([...c.keys()], ["STARTTLS", "X-FOO"]);
+    assert.deepEqual([...c], [["STARTTLS", []], ["X-FOO", ["bar"]]]);
+  });
+
   it("SIZE: number, 0/no limit, absent, garbage", () => {
     assert.equal(sizeLimit(caps("mx", "SIZE 35882577")), 35882577);
     assert.equal(sizeLimit(caps("mx", "SIZE")), 0);

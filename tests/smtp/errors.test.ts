@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { escapeServerText, SmtpError } from "../../lib/smtp/errors.ts";
+import type { DeliveryError } from "../../lib/engine/types.ts";
 
 describe("SmtpError", () => {
   it("carries code, phase, temporary, hint, reply; is an Error", () => {
@@ -44,4 +45,11 @@ describe("escapeServerText", () => {
     assert.equal(escapeServerText("x".repeat(10), 4), "xxxx…");
     assert.equal(escapeServerText("x".repeat(4), 4), "xxxx");
   });
+});
+
+it("toJSON() is typed as the contract's error object: assignable to the engine's DeliveryError without a cast", () => {
+  const e = new SmtpError({ code: "REJECTED", phase: "mail", message: "m", hint: "h", reply: { code: 550, text: "no" } });
+  const json: DeliveryError = e.toJSON(); // `deno check` fails here if the shapes drift apart
+  assert.deepEqual(Object.keys(json), ["code", "phase", "temporary", "message", "hint", "reply"]);
+  assert.deepEqual(json.reply, { code: 550, text: "no" });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SmtpError } from "../../lib/smtp/errors.ts";
-import { type Reply, ReplyParser } from "../../lib/smtp/reply.ts";
+import { type Reply, replyClass, ReplyParser } from "../../lib/smtp/reply.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const parseAll = (s: string, limits = {}) => new ReplyParser(limits).feed(enc(s), "ehlo");
@@ -191,5 +191,18 @@ describe("reply parser", () => {
     const p = new ReplyParser();
     const [r] = p.feed(new Uint8Array([0x32, 0x35, 0x30, 0x20, 0xff, 0x0d, 0x0a]));
     assert.equal(r.text, "\ufffd");
+  });
+});
+
+describe("replyClass", () => {
+  it("names the class of a code by its first digit (RFC 5321 §4.2.1); outside 200–599 is invalid", () => {
+    const rows: [number, ReturnType<typeof replyClass>][] = [
+      [200, "positive"], [250, "positive"], [299, "positive"],
+      [334, "intermediate"], [354, "intermediate"],
+      [400, "transient"], [421, "transient"], [451, "transient"], [499, "transient"],
+      [500, "permanent"], [550, "permanent"], [599, "permanent"],
+      [199, "invalid"], [600, "invalid"], [0, "invalid"], [250.5, "invalid"], [NaN, "invalid"],
+    ];
+    for (const [code, want] of rows) assert.equal(replyClass(code), want, String(code));
   });
 });

@@ -225,12 +225,19 @@ export class Connection {
   endedBy: "client" | "server" | null = null;
   /** Bytes the server wrote (plain + TLS application data). */
   bytesSent = 0;
+  /** The size of each write, in order (a test counts segments instead of timing them). */
+  readonly writes: number[] = [];
+  /** Resolves when the session's script has ended (no write can happen afterwards). */
+  readonly sessionEnded: Promise<void>;
+  /** @internal */
+  markSessionEnded!: () => void;
   /** Resolves when the TCP connection is fully closed. */
   readonly closed: Promise<void>;
   /** @internal */
   markClosed!: () => void;
   isClosed = false;
   constructor(readonly id: number) {
+    this.sessionEnded = new Promise((r) => (this.markSessionEnded = r));
     this.closed = new Promise((r) => (this.markClosed = () => {
       this.isClosed = true;
       r();
@@ -303,7 +310,7 @@ export interface HostileServer {
    * have (AUTH, MAIL/RCPT, DATA or body bytes, any of `secret`); `[]` when it failed closed.
    */
   failClosedViolations(opts?: { secret?: string | string[]; scope?: Scope }): string[];
-  /** Resolves when `pred()` holds (polled), rejects after `ms`. */
+  /** Resolves when `pred()` holds (polled); rejects after `ms` (default 20 s: a hang guard, never a verdict).  */
   waitFor(pred: () => boolean, ms?: number, what?: string): Promise<void>;
   /** Resolves when at least one connection exists and every connection is closed (or rejects after `ms`). */
   idle(ms?: number): Promise<void>;
@@ -505,14 +512,14 @@ export async function startHostile(scenario: Scenario = {}): Promise<HostileServ
       for (const s of secrets) if (srv.sawCredential(s, scope)) v.push(`credential ${JSON.stringify(s)}`);
       return v;
     },
-    async waitFor(pred, ms = 5000, what = "condition") {
+    async waitFor(pred, ms = 20_000, what = "condition") {
       const t0 = Date.now();
       while (!pred()) {
         if (Date.now() - t0 > ms) throw new Error(`hostile server: ${what} not reached within ${ms} ms`);
         await new Promise((r) => setTimeout(r, 5));
       }
     },
-    idle(ms = 5000) {
+    idle(ms = 20_000) {
       return srv.waitFor(
         () => connections.length > 0 && connections.every((c) => c.isClosed),
         ms,
@@ -670,7 +677,7 @@ class Session {
     void this.run().catch((e) => {
       if (!this.dead) console.error("hostile-server session error:", e);
       this.destroy();
-    });
+    }).finally(() => this.conn.markSessionEnded());
   }
 
   /** Ended by `server.close()` (not by the client). */
@@ -817,6 +824,7 @@ class Session {
     const out = this.out;
     if (this.dead || out.destroyed || !out.writable) return Promise.resolve();
     this.conn.bytesSent += b.length;
+    this.conn.writes.push(b.length);
     return new Promise((resolve) => {
       const done = () => {
         this.wakeSleepers.delete(done);

@@ -29,7 +29,7 @@ if [ -n "$pid" ] && ours "$pid"; then
   kill -TERM "$pid" 2>/dev/null
   for _ in $(seq 250); do running "$pid" || break; sleep 0.02; done
   running "$pid" && kill -9 -- "-$pid" 2>/dev/null
-  for _ in $(seq 50); do running "$pid" || break; sleep 0.02; done
+  for _ in $(seq 1500); do running "$pid" || break; sleep 0.02; done   # after SIGKILL: until reaped (a hang guard)
 elif /usr/sbin/postfix -c "$C" status >/dev/null 2>&1; then   # no pid file: the slow way (stop on a stopped instance exits 1, pitfall 10)
   /usr/sbin/postfix -c "$C" stop >/dev/null 2>&1 || true
 fi
@@ -38,7 +38,7 @@ w=$(tr -dc 0-9 2>/dev/null < "$T/watchdog.pid" || true)
 if [ -n "$w" ] && [ -z "${MAILPLAN_PFX_FROM_WATCHDOG:-}" ] \
   && tr '\0' '\n' 2>/dev/null < "/proc/$w/environ" | grep -qx "MAILPLAN_PFX_WATCHDOG=$T"; then
   kill -TERM -- "-$w" 2>/dev/null
-  for _ in $(seq 50); do running "$w" || break; sleep 0.02; done
+  for _ in $(seq 1500); do running "$w" || break; sleep 0.02; done
 fi
 [ "$keep" = --keep ] || rm -rf "$T"
 exit 0
