@@ -43,8 +43,6 @@ const KNOWN: Record<string, string> = {
   "folder cycle: config, plan": "the config ↔ plan cycle through plan/rules.ts (issue 10 §6)",
   "upward: lib/message/address.ts -> lib/plan/address.ts":
     "message/address.ts imports address rules from plan/ (issue 10 §6, being fixed by `config`)",
-  "same layer: lib/outbox/store.ts -> lib/engine/types.ts":
-    "outbox/store.ts imports a type from engine/ (issue 10 §6, being fixed by `outbox`)",
   "upward: lib/probe/render.ts -> lib/cli/io.ts":
     "probe/render.ts imports safeText from cli/ instead of lib/text (issue 10 §6, being fixed by `net`)",
   "folder cycle: cli, probe": "the cli ↔ probe cycle through probe/render.ts (issue 10 §6)",
