@@ -10,7 +10,7 @@ import { formatPath } from "../lib/config/problem.ts";
 import type { Config } from "../lib/config/schema.ts";
 import { resolveSecret } from "../lib/config/secret.ts";
 import { compileConfig, planEnvelope } from "../lib/plan/compile.ts";
-import { isLoopback } from "../lib/plan/host.ts";
+import { isLoopback } from "../lib/config/host.ts";
 
 function load(yaml: string): Config {
   const loaded = parseConfig(yaml, "t.yaml");

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { MailplanError } from "../codes.ts";
-import { lintConfig } from "../plan/rules.ts";
+import { lintConfig } from "./rules.ts";
 import { checkReferences } from "./files.ts";
 import type { Problem } from "./problem.ts";
 import { sortProblems } from "./problem.ts";

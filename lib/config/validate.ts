@@ -1,7 +1,7 @@
 /** Schema validation: a plain value → a typed Config, or every problem at once. */
 import * as v from "valibot";
 import { type Config, ConfigSchema, Defaults, HINT_SEP, Relay, type RelayConfig, Route, type RouteConfig } from "./schema.ts";
-import type { LintInput } from "../plan/rules.ts";
+import type { LintInput } from "./rules.ts";
 import { type ConfigPath, formatPath, type Problem, renderValue } from "./problem.ts";
 import { unknownKeys, withoutUnknownKeys } from "./unknown-keys.ts";
 import { suggestion } from "./suggest.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { MailplanError } from "../codes.ts";
-import { checkAddress } from "../plan/address.ts";
+import { checkAddress } from "./envelope-address.ts";
 import { encodeWords } from "./encoded-word.ts";
 import { isAscii } from "./utf8.ts";
 

@@ -5,10 +5,10 @@
 import { MailplanError } from "../codes.ts";
 import type { Config } from "../config/schema.ts";
 import { ConfigInvalidError } from "../config/config-error.ts";
-import { checkAddress } from "./address.ts";
+import { checkAddress } from "../message/envelope-address.ts";
 import { resolveRelay } from "./relay.ts";
 import { compileMatchers, matchLists, splitRecipients } from "./route.ts";
-import { lintConfig } from "./rules.ts";
+import { lintConfig } from "../config/rules.ts";
 import type { ConfigPlan, EnvelopePlan, RelayPlan } from "./types.ts";
 
 function relayPlans(config: Config): Record<string, RelayPlan> {

@@ -2,13 +2,11 @@
 import type { Config, RelayConfig } from "../config/schema.ts";
 import { parseDuration } from "../config/duration.ts";
 import { toSecretRef } from "../config/secret.ts";
-import { BUILTIN, PORT_STRATEGY } from "./defaults.ts";
-import type { RelayPlan, Strategy } from "./types.ts";
+import { BUILTIN, effectiveStrategy } from "../config/defaults.ts";
+import type { RelayPlan } from "./types.ts";
 
-/** The strategy written, else the one the port implies, else undefined (the rules report it). */
-export function effectiveStrategy(relay: RelayConfig): Strategy | undefined {
-  return relay.strategy ?? PORT_STRATEGY[relay.port];
-}
+/** @deprecated import it from ../config/defaults.ts (kept while other branches still import it from here). */
+export { effectiveStrategy };
 
 const ms = (d: string) => parseDuration(d) ?? 0;
 
