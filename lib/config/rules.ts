@@ -8,7 +8,7 @@ import type { ConfigPath, Problem } from "./problem.ts";
 import { suggestion } from "./suggest.ts";
 import { globProblem } from "./glob.ts";
 import { BUILTIN, effectiveStrategy } from "./defaults.ts";
-import { isLoopback } from "./host.ts";
+import { isLoopback, plaintextAuthAllowed } from "./host.ts";
 
 /**
  * What the rules look at: a valid config, or the valid parts of an invalid one (routes that did
@@ -69,7 +69,7 @@ function relayRules(name: string, relay: RelayConfig, config: LintInput, out: Pr
     warn(secPath("tls"), "security.tls: none sends in clear even when the server offers STARTTLS", "use tls: opportunistic to upgrade when offered, or strategy: plain to make clear sending explicit");
   }
   const clear = strategy === "plain" || sec.tls === "none";
-  if (relay.auth && clear && !loopback && !sec.allow_plaintext_auth) {
+  if (relay.auth && clear && !plaintextAuthAllowed({ host: relay.host, strategy, tls: sec.tls, allow_plaintext_auth: sec.allow_plaintext_auth })) {
     err(at("auth"), `auth on a connection that never uses TLS sends the password to ${relay.host} in clear`, "use strategy: starttls or implicit with tls: required, or set security.allow_plaintext_auth: true if the network is trusted");
   }
   if (!sec.verify && !clear && !loopback && !(sec.pin && sec.pin.length)) {

@@ -3,13 +3,14 @@
  * memory, sent unchanged except line endings (CRLF). Dot-stuffing is the SMTP body encoder's job.
  * @module
  */
-import { open, mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { MailplanError } from "../codes.ts";
 import { normalizeCrlf } from "./crlf.ts";
 import { type RawScan, RawScanner } from "./raw-scan.ts";
+import { NotRegularFile, openRegularFile } from "./regular-file.ts";
 
 const CHUNK = 64 * 1024;
 
@@ -18,16 +19,26 @@ const CHUNK = 64 * 1024;
  * `reuse`, every chunk is a view into one buffer that is overwritten by the next read: for
  * consumers that finish with a chunk before asking for the next (scanning, copying encoders),
  * it keeps memory flat without waiting for the garbage collector.
+ * Only a regular file is read (a FIFO or device is refused with MESSAGE_INVALID, see
+ * openRegularFile); at most `limit` bytes are yielded.
  * @example for await (const chunk of readFileChunks("big.eml")) total += chunk.length;
  */
-export async function* readFileChunks(path: string, chunkSize = CHUNK, reuse = false): AsyncGenerator<Uint8Array> {
-  const fh = await open(path, "r");
+export async function* readFileChunks(path: string, chunkSize = CHUNK, reuse = false, limit = Infinity): AsyncGenerator<Uint8Array> {
+  let fh;
+  try {
+    fh = (await openRegularFile(path)).fh;
+  } catch (e) {
+    if (!(e instanceof NotRegularFile)) throw e;
+    throw new MailplanError("MESSAGE_INVALID", `The file ${JSON.stringify(path)} ${e.message}.`, "mailplan reads regular files only");
+  }
+  let left = limit;
   try {
     let buf = new Uint8Array(chunkSize);
-    for (;;) {
+    while (left > 0) {
       if (!reuse) buf = new Uint8Array(chunkSize);
-      const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
+      const { bytesRead } = await fh.read(buf, 0, Math.min(chunkSize, left), null);
       if (bytesRead === 0) return;
+      left -= bytesRead;
       if (reuse) yield buf.subarray(0, bytesRead);
       else yield bytesRead === chunkSize ? buf : buf.slice(0, bytesRead);
     }
@@ -91,14 +102,12 @@ export async function openRawMessage(file: string, stdin?: AsyncIterable<Uint8Ar
     path = spool.path;
     dispose = spool.dispose;
   } else {
-    let info;
     try {
-      info = await stat(file);
-    } catch {
-      throw new MailplanError("MESSAGE_INVALID", `${shown} does not exist or cannot be read.`, "check the path given to --message");
-    }
-    if (!info.isFile()) {
-      throw new MailplanError("MESSAGE_INVALID", `${shown} is not a regular file.`, "give --message the path of a .eml file (or - for stdin)");
+      await (await openRegularFile(file)).fh.close();
+    } catch (e) {
+      const what = e instanceof NotRegularFile ? e.message : "cannot be read";
+      const hint = e instanceof NotRegularFile && e.reason === "missing" ? "check the path given to --message" : "give --message the path of a regular .eml file (or - for stdin)";
+      throw new MailplanError("MESSAGE_INVALID", `${shown} ${what === "does not exist" ? "does not exist or cannot be read" : what}.`, hint);
     }
   }
   try {

@@ -14,7 +14,7 @@ import type { ConfigPlan, EnvelopePlan, RelayPlan } from "./types.ts";
 function relayPlans(config: Config): Record<string, RelayPlan> {
   const errors = lintConfig(config).filter((p) => p.severity === "error");
   if (errors.length) throw new ConfigInvalidError(errors);
-  const out: Record<string, RelayPlan> = {};
+  const out: Record<string, RelayPlan> = Object.create(null); // relay names such as `constructor` are plain keys
   for (const name of Object.keys(config.relays).sort()) out[name] = resolveRelay(name, config.relays[name], config.defaults);
   return out;
 }
