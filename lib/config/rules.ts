@@ -75,7 +75,13 @@ function relayRules(name: string, relay: RelayConfig, config: LintInput, out: Pr
   if (!sec.verify && !clear && !loopback && !(sec.pin && sec.pin.length)) {
     warn(secPath("verify"), `verify: false without a pin accepts any certificate for ${relay.host}, so anyone on the path can read the mail`, "add security.pin (mailplan probe prints it) or a ca, and keep verify: true");
   }
-  if (typeof relay.auth?.password === "string") {
+  const pw = relay.auth?.password;
+  const shellVar = typeof pw === "string" ? /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(pw.trim()) : null;
+  if (shellVar) {
+    // Never echo the value: it is the variable's name, but the rule is that secrets are not shown.
+    const name = shellVar[1] ?? shellVar[2];
+    err(at("auth", "password"), "looks like a shell variable, but mailplan does not expand variables: it would log in with that literal text", `write password: { env: ${name} }`);
+  } else if (typeof pw === "string") {
     warn(at("auth", "password"), "a literal password will end up in git with this file", "use password: { env: SMTP_PASSWORD } or { file: ./secret }");
   }
 }

@@ -163,6 +163,10 @@ function issueToProblem(issue: v.BaseIssue<unknown>, path: ConfigPath): Problem 
     return { severity: "error", path, atKey: true, message: "is required", hint: REQUIRED_HINTS[name] ?? hint ?? `add ${name}:` };
   }
   let fullHint = hint;
+  const key = path.at(-1);
+  if (issue.expected === "number" && typeof issue.input === "string" && /^\s*-?\d+(?:\.\d+)?\s*$/.test(issue.input) && typeof key === "string") {
+    fullHint = `remove the quotes: ${key}: ${issue.input.trim()} (a number, not a string)`;
+  }
   if (issue.type === "picklist" && typeof issue.input === "string") {
     const options = [...(issue.expected ?? "").matchAll(/"([^"]*)"/g)].map((m) => m[1]);
     const s = suggestion(issue.input, options);
