@@ -34,13 +34,22 @@ describe("terminal control bytes never reach the screen from check or plan", () 
   });
 
   test("check's summary and plan's tables escape file names and config values", async () => {
-    const yaml = 'version: 1\nrelays:\n  r: { host: smtp.example.com, port: 587, auth: { user: "u\\e[2J\\u0085\\u202e", password: { env: P } } }\nroutes: [{ name: all, match: { to: "*@ex\\u202eample.com" }, via: [r] }]\n';
+    const yaml = 'version: 1\nrelays:\n  r: { host: smtp.example.com, port: 587, auth: { user: "u\\e[2J\\u0085\\u202e", password: { env: P } } }\nroutes: [{ name: all, via: [r] }]\n';
     const loaded = parseConfig(yaml, "odd\x1b[2J.yaml");
     assert.ok(loaded.config, loaded.problems.map(formatProblem).join("\n"));
     const text = renderConfigPlan(compileConfig(loaded.config), "odd\x1b[2J.yaml");
     assert.doesNotMatch(text, UNSAFE);
     assert.match(text, /as u\\x1b\[2J\\x85\\u\{202e\}/);
-    assert.match(text, /to \*@ex\\u\{202e\}ample\.com/);
+    assert.match(text, /Plan for odd\\x1b\[2J\.yaml/);
+  });
+
+  test("a route pattern with a bidi override or C1 control is refused, and shown escaped", () => {
+    for (const glob of ["*@ex\\u202eample.com", "*@ex\\u0085ample.com"]) {
+      const out = lines(`version: 1\nrelays:\n  r: { host: smtp.example.com, port: 587 }\nroutes: [{ name: all, match: { to: "${glob}" }, via: [r] }]\n`);
+      assert.equal(out.length, 1, out.join("\n"));
+      assert.match(out[0], /routes\[0\]\.match\.to: address pattern contains a space, control character/);
+      assert.doesNotMatch(out[0], UNSAFE);
+    }
   });
 });
 

@@ -8,7 +8,8 @@ export type Glob = string;
 /** Why a glob is not usable, or undefined when it is fine. */
 export function globProblem(glob: string): { message: string; hint: string } | undefined {
   if (glob.length === 0) return { message: "is an empty pattern", hint: 'use "*" to match every address' };
-  if (/[\s<>,;]/.test(glob) || /[\x00-\x1f\x7f]/.test(glob)) {
+  // deno-lint-ignore no-control-regex -- control characters are what this rejects
+  if (/[\s<>,;]/.test(glob) || /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.test(glob)) {
     return { message: "contains a space, control character or one of < > , ;", hint: "write one address pattern per list item" };
   }
   if (glob !== "*" && !glob.includes("@")) {

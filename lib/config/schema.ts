@@ -17,6 +17,7 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T, hint =
 
 /** Line breaks in values that end up in SMTP commands would inject commands (threat R8). */
 const noCrLf = () =>
+  // deno-lint-ignore no-control-regex -- NUL is what this rejects
   v.check((s: string) => !/[\r\n\x00]/.test(s), msg("must not contain a line break or NUL", "a line break here would inject SMTP commands; remove it"));
 
 /** `NAME: 10s` style durations. */

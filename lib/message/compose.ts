@@ -130,7 +130,6 @@ function textLeaf(text: string, subtype: "plain" | "html", eightBitMime: boolean
 }
 
 async function attachmentLeaf(file: string): Promise<Leaf> {
-  const shown = JSON.stringify(file);
   let size: number;
   try {
     const opened = await openRegularFile(file, MESSAGE_FILE_LIMITS.attachment);

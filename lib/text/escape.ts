@@ -7,6 +7,7 @@
  * @module
  */
 
+// deno-lint-ignore no-control-regex -- these are the characters to escape
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
