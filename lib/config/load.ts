@@ -41,9 +41,9 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   let config: Config | undefined;
   if (source.value !== undefined || source.problems.length === 0) {
     const validated = validateConfig(source.value ?? null);
-    problems.push(...validated.problems, ...lintConfig(validated.partial));
-    if (options.files ?? options.references) problems.push(...checkCertificateFiles(validated.partial, baseDir));
-    if (options.references) problems.push(...checkSecrets(validated.partial, baseDir));
+    problems.push(...validated.problems, ...lintConfig(validated.lintable));
+    if (options.files ?? options.references) problems.push(...checkCertificateFiles(validated.lintable, baseDir));
+    if (options.references) problems.push(...checkSecrets(validated.lintable, baseDir));
     config = validated.config;
   }
   for (const p of problems) {

@@ -9,8 +9,13 @@ import { suggestion } from "./suggest.ts";
 /** The validated config, or undefined when there is any error; plus all problems found. */
 export interface Validated {
   config?: Config;
-  /** The parts that did validate, so the compile-time rules can still look at them. */
+  /** The relays, routes and defaults that validate whole (what probe may use as they are). */
   partial: LintInput;
+  /**
+   * What the rules and file checks look at: `partial`, plus relays, routes and defaults with
+   * their invalid keys left out (all problems at once). Never used to send or probe.
+   */
+  lintable: LintInput;
   problems: Problem[];
 }
 
@@ -21,7 +26,8 @@ export interface Validated {
 export function validateConfig(input: unknown): Validated {
   if (!input || typeof input !== "object" || Array.isArray(input)) {
     const problem: Problem = { severity: "error", path: [], message: "must be a mapping with version, relays and routes", got: renderValue(input ?? ""), hint: "start from config/mail.yaml, or: version: 1, relays: { … }, routes: [ … ]" };
-    return { partial: { relays: Object.create(null), routes: [] }, problems: [problem] };
+    const empty: LintInput = { relays: Object.create(null), routes: [] };
+    return { partial: empty, lintable: empty, problems: [problem] };
   }
   const value = withoutExtensions(input);
   const problems = unknownKeys(ConfigSchema, value);
@@ -29,7 +35,7 @@ export function validateConfig(input: unknown): Validated {
   const result = v.safeParse(ConfigSchema, renamed.value, { abortEarly: false });
   if (result.success && problems.length === 0) {
     const config = { ...result.output, relays: renamed.restore(result.output.relays) };
-    return { config, partial: config, problems };
+    return { config, partial: config, lintable: config, problems };
   }
   const seen = new Set(problems.map((p) => formatPath(p.path)));
   const unknownParents = problems.map((p) => formatPath(p.path.slice(0, -1)));
@@ -43,7 +49,8 @@ export function validateConfig(input: unknown): Validated {
     seen.add(key);
     problems.push(issueToProblem(issue, path));
   }
-  return { partial: validParts(withoutUnknownKeys(ConfigSchema, value)), problems };
+  const known = withoutUnknownKeys(ConfigSchema, value);
+  return { partial: validParts(known, false), lintable: validParts(known, true), problems };
 }
 
 /**
@@ -97,11 +104,15 @@ function nullProto<T>(entries: [string, T][]): Record<string, T> {
 }
 
 /**
- * The relays, routes and defaults of an invalid config that are valid, down to single keys: a
- * relay with one bad key keeps its other keys (when host and port are valid), so the port and
- * strategy rules and the file checks still look at it.
+ * The relays, routes and defaults of an invalid config that are valid. With `keys`, down to
+ * single keys: a relay with one bad key keeps its other keys (when host and port are valid), so
+ * the port and strategy rules and the file checks still look at it.
  */
-function validParts(value: unknown): LintInput {
+function validParts(value: unknown, keys: boolean): LintInput {
+  const salvage = keys ? salvageKeys : (schema: v.GenericSchema, value: unknown) => {
+    const r = v.safeParse(schema, value);
+    return r.success ? r.output : undefined;
+  };
   const raw = (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
   const relaysRaw = raw.relays && typeof raw.relays === "object" && !Array.isArray(raw.relays) ? raw.relays as Record<string, unknown> : {};
   const relays: Record<string, RelayConfig> = Object.create(null);
@@ -121,7 +132,7 @@ type ObjectLike = v.GenericSchema & { type: string; entries?: Record<string, v.G
  * The value parsed by `schema`, or for an object schema, the object made of the keys that are
  * valid on their own (recursively) when that still satisfies the schema; else undefined.
  */
-function salvage(schema: v.GenericSchema, value: unknown): unknown {
+function salvageKeys(schema: v.GenericSchema, value: unknown): unknown {
   const whole = v.safeParse(schema, value);
   if (whole.success) return whole.output;
   let s = schema as ObjectLike;
@@ -130,7 +141,7 @@ function salvage(schema: v.GenericSchema, value: unknown): unknown {
   const kept: Record<string, unknown> = {};
   for (const key of Object.keys(s.entries)) {
     if (!Object.hasOwn(value, key)) continue;
-    const part = salvage(s.entries[key], (value as Record<string, unknown>)[key]);
+    const part = salvageKeys(s.entries[key], (value as Record<string, unknown>)[key]);
     if (part !== undefined) kept[key] = part;
   }
   const again = v.safeParse(schema, kept);
