@@ -36,7 +36,11 @@ export interface GlobMatch {
  * @example globMatch("*@Example.com", "ops@example.COM").matched // true
  */
 export function globMatch(glob: Glob, text: string): GlobMatch {
-  const p = [...glob.toLowerCase()];
+  return matchChars([...glob.toLowerCase()], text);
+}
+
+/** The two-pointer walk over a pattern already split into lower-case characters. */
+function matchChars(p: readonly string[], text: string): GlobMatch {
   const t = [...text.toLowerCase()];
   let i = 0; // position in t
   let j = 0; // position in p
@@ -71,5 +75,6 @@ export function globMatch(glob: Glob, text: string): GlobMatch {
  * @example compileGlob("alerts@*")("ALERTS@example.org") // true
  */
 export function compileGlob(glob: Glob): (address: string) => boolean {
-  return (address) => globMatch(glob, address).matched;
+  const p = [...glob.toLowerCase()];
+  return (address) => matchChars(p, address).matched;
 }
