@@ -105,6 +105,13 @@ test("all problems at once: type errors do not hide the file and port/strategy r
   assert.ok(got.some((l) => l.startsWith(`relays.a.security.ca: file ${join(import.meta.dirname!, "missing-ca.pem")} does not exist`)), got.join("\n"));
 });
 
+test("a relay whose port is broken still gets its files and its password checked", () => {
+  const yaml = 'version: 1\nrelays:\n  a:\n    host: smtp.example.com\n    port: "587"\n    security: { ca: ./missing-ca.pem, tls: requird }\n    auth: { user: u, password: $SMTP_PASSWORD }\nroutes: [{ name: all, via: [a] }]\n';
+  const loaded = parseConfig(yaml, join(import.meta.dirname!, "m.yaml"), { files: true });
+  const got = loaded.problems.filter((p) => p.severity === "error").map((p) => `${formatPath(p.path)}: ${p.message}`);
+  assert.deepEqual(got.map((l) => l.split(":")[0]), ["relays.a.port", "relays.a.security.ca", "relays.a.security.tls", "relays.a.auth.password"], got.join("\n"));
+});
+
 describe("relay names that are Object.prototype keys are ordinary names", () => {
   for (const name of ["constructor", "prototype", "toString", "hasOwnProperty", "valueOf"]) {
     test(name, () => {

@@ -9,7 +9,8 @@
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import process from "node:process";
-import type { Config, RelayConfig, SecurityConfig } from "./schema.ts";
+import type { Config, SecurityConfig } from "./schema.ts";
+import type { RelayRefs } from "./rules.ts";
 import type { ConfigPath, Problem } from "./problem.ts";
 import { resolvePath } from "./paths.ts";
 import { FILE_LIMITS, readRegularFile } from "./regular-file.ts";
@@ -17,7 +18,9 @@ import { FILE_LIMITS, readRegularFile } from "./regular-file.ts";
 /** What the file checks look at: a valid config, or the valid parts of one. */
 export interface FileCheckInput {
   defaults?: Config["defaults"];
-  relays: Record<string, RelayConfig>;
+  relays: Record<string, RelayRefs>;
+  /** When given, looked at instead of `relays` (see LintInput.refs). */
+  refs?: Record<string, RelayRefs>;
 }
 
 type PemKind = "CERTIFICATE" | "PRIVATE KEY";
@@ -73,15 +76,17 @@ export function checkCertificateFiles(config: FileCheckInput, baseDir: string): 
     }
   };
   security(config.defaults?.security, ["defaults", "security"]);
-  for (const name of Object.keys(config.relays)) security(config.relays[name].security, ["relays", name, "security"]);
+  const relays = config.refs ?? config.relays;
+  for (const name of Object.keys(relays)) security(relays[name].security, ["relays", name, "security"]);
   return out;
 }
 
 /** `check`'s look at secrets: unset variables and missing files warn; special files are errors; loose permissions warn. */
 export function checkSecrets(config: FileCheckInput, baseDir: string): Problem[] {
   const out: Problem[] = [];
-  for (const name of Object.keys(config.relays)) {
-    const pw = config.relays[name].auth?.password;
+  const relays = config.refs ?? config.relays;
+  for (const name of Object.keys(relays)) {
+    const pw = relays[name].auth?.password;
     const path = ["relays", name, "auth", "password"];
     if (!pw || typeof pw !== "object") continue;
     if ("env" in pw) {

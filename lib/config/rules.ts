@@ -18,6 +18,12 @@ import { isLoopback, plaintextAuthAllowed } from "./host.ts";
 export interface LintInput {
   defaults?: Config["defaults"];
   relays: Record<string, RelayConfig>;
+  /**
+   * The `security` and `auth` blocks of every relay, even one whose host or port is broken
+   * (their own valid keys only): the password rule and the file checks look at these, so a type
+   * error elsewhere in a relay does not hide them. Defaults to `relays`.
+   */
+  refs?: Record<string, RelayRefs>;
   routes: readonly (RouteConfig | null)[];
   relayNames?: readonly string[];
 }
@@ -26,8 +32,31 @@ export interface LintInput {
 export function lintConfig(config: LintInput): Problem[] {
   const out: Problem[] = [];
   for (const [name, relay] of Object.entries(config.relays)) relayRules(name, relay, config, out);
+  const refs = config.refs ?? config.relays;
+  for (const name of Object.keys(refs)) passwordRules(name, refs[name], out);
   routeRules(config, out);
   return out;
+}
+
+/** The parts of a relay that name files and secrets. */
+export type RelayRefs = Partial<Pick<RelayConfig, "security" | "auth">>;
+
+/** A literal password is warned about; one that looks like `$VAR` is an error (nothing expands it). */
+function passwordRules(name: string, refs: RelayRefs, out: Problem[]): void {
+  const pw = refs.auth?.password;
+  if (typeof pw !== "string") return;
+  const path = ["relays", name, "auth", "password"];
+  const shellVar = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(pw.trim());
+  if (shellVar) {
+    out.push({
+      severity: "error",
+      path,
+      message: "looks like a shell variable, but mailplan does not expand variables: it would log in with that literal text",
+      hint: `write password: { env: ${shellVar[1] ?? shellVar[2]} }`,
+    });
+  } else {
+    out.push({ severity: "warning", path, message: "a literal password will end up in git with this file", hint: "use password: { env: SMTP_PASSWORD } or { file: ./secret }" });
+  }
 }
 
 /** The one-sentence explanation of a strategy that contradicts a well-known port, or undefined. */
@@ -74,15 +103,6 @@ function relayRules(name: string, relay: RelayConfig, config: LintInput, out: Pr
   }
   if (!sec.verify && !clear && !loopback && !(sec.pin && sec.pin.length)) {
     warn(secPath("verify"), `verify: false without a pin accepts any certificate for ${relay.host}, so anyone on the path can read the mail`, "add security.pin (mailplan probe prints it) or a ca, and keep verify: true");
-  }
-  const pw = relay.auth?.password;
-  const shellVar = typeof pw === "string" ? /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(pw.trim()) : null;
-  if (shellVar) {
-    // Never echo the value: it is the variable's name, but the rule is that secrets are not shown.
-    const name = shellVar[1] ?? shellVar[2];
-    err(at("auth", "password"), "looks like a shell variable, but mailplan does not expand variables: it would log in with that literal text", `write password: { env: ${name} }`);
-  } else if (typeof pw === "string") {
-    warn(at("auth", "password"), "a literal password will end up in git with this file", "use password: { env: SMTP_PASSWORD } or { file: ./secret }");
   }
 }
 

@@ -1,7 +1,7 @@
 /** Schema validation: a plain value → a typed Config, or every problem at once. */
 import * as v from "valibot";
-import { type Config, ConfigSchema, Defaults, HINT_SEP, Relay, type RelayConfig, RelayName, Route, type RouteConfig } from "./schema.ts";
-import type { LintInput } from "./rules.ts";
+import { Auth, type Config, ConfigSchema, Defaults, HINT_SEP, Relay, type RelayConfig, RelayName, Route, type RouteConfig, Security } from "./schema.ts";
+import type { LintInput, RelayRefs } from "./rules.ts";
 import { type ConfigPath, formatPath, type Problem, renderValue } from "./problem.ts";
 import { unknownKeys, withoutUnknownKeys } from "./unknown-keys.ts";
 import { suggestion } from "./suggest.ts";
@@ -123,7 +123,20 @@ function validParts(value: unknown, keys: boolean): LintInput {
   }
   const routes = Array.isArray(raw.routes) ? raw.routes.map((route) => (salvage(Route, route) ?? null) as RouteConfig | null) : [];
   const defaults = salvage(Defaults, raw.defaults) as Config["defaults"];
-  return { defaults, relays, routes, relayNames: Object.keys(relaysRaw) };
+  const input: LintInput = { defaults, relays, routes, relayNames: Object.keys(relaysRaw) };
+  if (keys) {
+    const refs: Record<string, RelayRefs> = Object.create(null);
+    for (const name of Object.keys(relaysRaw)) {
+      const raw = relaysRaw[name];
+      if (!v.is(RelayName, name) || !raw || typeof raw !== "object") continue;
+      const r = raw as Record<string, unknown>;
+      const security = salvage(Security, r.security) as RelayRefs["security"];
+      const auth = salvage(Auth, r.auth) as RelayRefs["auth"];
+      refs[name] = { ...(security ? { security } : {}), ...(auth ? { auth } : {}) };
+    }
+    input.refs = refs;
+  }
+  return input;
 }
 
 type ObjectLike = v.GenericSchema & { type: string; entries?: Record<string, v.GenericSchema>; wrapped?: v.GenericSchema };
