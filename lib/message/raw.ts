@@ -61,10 +61,13 @@ export interface RawMessage {
 
 /**
  * Copies a stream to a private temporary file (chunk by chunk), so stdin can be scanned and re-read.
+ * `inspect` sees each chunk before it is written; when it throws, the copy stops at once and the
+ * file is removed (a bad message on stdin never fills the disk).
  * @example const spool = await spoolToTempFile(process.stdin); // … await spool.dispose();
  */
 export async function spoolToTempFile(
   source: AsyncIterable<Uint8Array>,
+  inspect?: (chunk: Uint8Array) => void,
 ): Promise<{ path: string; dispose(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "mailplan-msg-"));
   const path = join(dir, "message.eml");
@@ -74,6 +77,7 @@ export async function spoolToTempFile(
     try {
       for await (const chunk of source) {
         const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
+        inspect?.(bytes);
         let off = 0;
         while (off < bytes.length) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
       }
@@ -97,8 +101,10 @@ export async function openRawMessage(file: string, stdin?: AsyncIterable<Uint8Ar
   let path = file;
   let dispose = () => Promise.resolve();
   const shown = file === "-" ? "The message on stdin" : `The message file ${JSON.stringify(file)}`;
+  const scanner = new RawScanner(shown);
   if (file === "-") {
-    const spool = await spoolToTempFile(stdin ?? (process.stdin as AsyncIterable<Uint8Array>));
+    // Scanned while it is spooled: a NUL byte or an overlong line stops reading stdin at once.
+    const spool = await spoolToTempFile(stdin ?? (process.stdin as AsyncIterable<Uint8Array>), (c) => scanner.push(c));
     path = spool.path;
     dispose = spool.dispose;
   } else {
@@ -111,8 +117,7 @@ export async function openRawMessage(file: string, stdin?: AsyncIterable<Uint8Ar
     }
   }
   try {
-    const scanner = new RawScanner(shown);
-    for await (const chunk of readFileChunks(path, CHUNK, true)) scanner.push(chunk);
+    if (file !== "-") for await (const chunk of readFileChunks(path, CHUNK, true)) scanner.push(chunk);
     const scan = scanner.finish();
     // The normaliser copies each chunk, so the read buffer can be reused.
     return { path, scan, stream: () => normalizeCrlf(readFileChunks(path, CHUNK, true)), dispose };

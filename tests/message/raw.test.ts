@@ -185,6 +185,19 @@ describe("raw messages from files", () => {
     assert.throws(() => scan(`Subject: ${"s".repeat(990)}\r\n\r\nb\r\n`), invalid(/line 1 is longer than 998 octets/));
   });
 
+  it("stdin is scanned while it is spooled: an endless overlong line stops the read at once", async () => {
+    let pulled = 0;
+    async function* endless() {
+      yield enc("Subject: x\n\n");
+      for (;;) {
+        pulled++;
+        yield new Uint8Array(4096).fill(0x61);
+      }
+    }
+    await assert.rejects(openRawMessage("-", endless()), invalid(/stdin .* line 3 is longer than 998 octets/));
+    assert.equal(pulled, 1, "stopped inside the first chunk that passed the limit");
+  });
+
   it("readFileChunks yields fresh buffers of the requested size", async () => {
     const f = join(dir, "c.bin");
     writeFileSync(f, new Uint8Array(10).fill(7));
