@@ -53,7 +53,11 @@ export function pemProblem(text: string, kind: PemKind): { message: string; hint
   return undefined;
 }
 
-/** Errors for `ca:` and `client_cert` files: missing, not a regular file, too big, not PEM. */
+/**
+ * Errors for `ca:` and `client_cert` files: missing, not a regular file, too big, not PEM.
+ *
+ * @example checkCertificateFiles(validated.lintable, dirname(configFile)) // [] when every file is fine
+ */
 export function checkCertificateFiles(config: FileCheckInput, baseDir: string): Problem[] {
   const out: Problem[] = [];
   const pem = (path: ConfigPath, file: string, kind: PemKind) => {
@@ -81,7 +85,11 @@ export function checkCertificateFiles(config: FileCheckInput, baseDir: string): 
   return out;
 }
 
-/** `check`'s look at secrets: unset variables and missing files warn; special files are errors; loose permissions warn. */
+/**
+ * `check`'s look at secrets: unset variables and missing files warn; special files are errors; loose permissions warn.
+ *
+ * @example checkSecrets(config, baseDir).map(formatProblem) // ["…: warning: secret file /etc/mailplan/pw can be read or changed by group or others (mode 0644); chmod 600 /etc/mailplan/pw"]
+ */
 export function checkSecrets(config: FileCheckInput, baseDir: string): Problem[] {
   const out: Problem[] = [];
   const relays = config.refs ?? config.relays;

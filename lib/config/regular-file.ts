@@ -29,7 +29,11 @@ export interface FileRefusal {
 export type ReadResult = { ok: true; text: string; mode: number } | { ok: false; refusal: FileRefusal };
 
 const MIB = 1024 * 1024;
-/** "1 MiB", "64 KiB", "300 bytes". */
+/**
+ * A size as people read it: "1 MiB", "64 KiB", "300 bytes".
+ *
+ * @example formatSize(65536) // "64 KiB"
+ */
 export function formatSize(n: number): string {
   if (n >= MIB && n % MIB === 0) return `${n / MIB} MiB`;
   if (n >= MIB) return `${(n / MIB).toFixed(1)} MiB`;

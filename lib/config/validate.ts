@@ -1,7 +1,9 @@
 /** Schema validation: a plain value → a typed Config, or every problem at once. */
 import * as v from "valibot";
-import { Auth, type Config, ConfigSchema, Defaults, HINT_SEP, Relay, type RelayConfig, RelayName, Route, type RouteConfig, Security } from "./schema.ts";
-import type { LintInput, RelayRefs } from "./rules.ts";
+import { type Config, ConfigSchema, HINT_SEP } from "./schema.ts";
+import type { LintInput } from "./rules.ts";
+import { hideReservedRelayNames } from "./reserved-names.ts";
+import { validParts } from "./valid-parts.ts";
 import { type ConfigPath, formatPath, type Problem, renderValue } from "./problem.ts";
 import { unknownKeys, withoutUnknownKeys } from "./unknown-keys.ts";
 import { suggestion } from "./suggest.ts";
@@ -51,114 +53,6 @@ export function validateConfig(input: unknown): Validated {
   }
   const known = withoutUnknownKeys(ConfigSchema, value);
   return { partial: validParts(known, false), lintable: validParts(known, true), problems };
-}
-
-/**
- * Relay names that valibot's record() skips as prototype-pollution guards (`constructor`,
- * `prototype`, `__proto__`) are swapped for placeholders before validation and swapped back
- * after, so a relay named `constructor` is a relay like any other. `__proto__` is not a valid
- * relay name (it starts with `_`): that is reported here, at the key.
- */
-function hideReservedRelayNames(value: unknown, problems: Problem[]) {
-  const identity = {
-    value,
-    droppedProto: false,
-    restore: <T>(relays: Record<string, T>) => nullProto(Object.entries(relays)),
-    restorePath: (p: ConfigPath) => p,
-  };
-  const raw = value as Record<string, unknown>;
-  const relays = raw.relays;
-  if (!relays || typeof relays !== "object" || Array.isArray(relays)) return identity;
-  const names = Object.keys(relays);
-  if (!names.some((n) => RESERVED.has(n))) return identity;
-  const placeholder = new Map<string, string>();
-  const copy: Record<string, unknown> = Object.create(null);
-  names.forEach((name, i) => {
-    const item = (relays as Record<string, unknown>)[name];
-    if (name === "__proto__") {
-      problems.push({ severity: "error", path: ["relays", name], atKey: true, message: "is not a valid relay name", got: JSON.stringify(name), hint: "use letters, digits, - and _, starting with a letter or digit" });
-      return;
-    }
-    if (RESERVED.has(name)) {
-      let p = `mailplan-reserved-${i}`;
-      while (Object.hasOwn(relays, p)) p += "x";
-      placeholder.set(p, name);
-      copy[p] = item;
-    } else copy[name] = item;
-  });
-  return {
-    value: { ...raw, relays: copy },
-    droppedProto: names.includes("__proto__"),
-    restore: <T>(out: Record<string, T>) => nullProto(Object.entries(out).map(([k, r]) => [placeholder.get(k) ?? k, r] as [string, T])),
-    restorePath: (p: ConfigPath) => (p[0] === "relays" && typeof p[1] === "string" && placeholder.has(p[1]) ? ["relays", placeholder.get(p[1])!, ...p.slice(2)] : p),
-  };
-}
-
-const RESERVED = new Set(["__proto__", "constructor", "prototype"]);
-
-/** A record without a prototype, so no name (`constructor`, `toString`…) ever reads an inherited value. */
-function nullProto<T>(entries: [string, T][]): Record<string, T> {
-  const out: Record<string, T> = Object.create(null);
-  for (const [k, v] of entries) out[k] = v;
-  return out;
-}
-
-/**
- * The relays, routes and defaults of an invalid config that are valid. With `keys`, down to
- * single keys: a relay with one bad key keeps its other keys (when host and port are valid), so
- * the port and strategy rules and the file checks still look at it.
- */
-function validParts(value: unknown, keys: boolean): LintInput {
-  const salvage = keys ? salvageKeys : (schema: v.GenericSchema, value: unknown) => {
-    const r = v.safeParse(schema, value);
-    return r.success ? r.output : undefined;
-  };
-  const raw = (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
-  const relaysRaw = raw.relays && typeof raw.relays === "object" && !Array.isArray(raw.relays) ? raw.relays as Record<string, unknown> : {};
-  const relays: Record<string, RelayConfig> = Object.create(null);
-  for (const name of Object.keys(relaysRaw)) {
-    if (!v.is(RelayName, name)) continue;
-    const r = salvage(Relay, relaysRaw[name]);
-    if (r !== undefined) relays[name] = r as RelayConfig;
-  }
-  const routes = Array.isArray(raw.routes) ? raw.routes.map((route) => (salvage(Route, route) ?? null) as RouteConfig | null) : [];
-  const defaults = salvage(Defaults, raw.defaults) as Config["defaults"];
-  const input: LintInput = { defaults, relays, routes, relayNames: Object.keys(relaysRaw) };
-  if (keys) {
-    const refs: Record<string, RelayRefs> = Object.create(null);
-    for (const name of Object.keys(relaysRaw)) {
-      const raw = relaysRaw[name];
-      if (!v.is(RelayName, name) || !raw || typeof raw !== "object") continue;
-      const r = raw as Record<string, unknown>;
-      const security = salvage(Security, r.security) as RelayRefs["security"];
-      const auth = salvage(Auth, r.auth) as RelayRefs["auth"];
-      refs[name] = { ...(security ? { security } : {}), ...(auth ? { auth } : {}) };
-    }
-    input.refs = refs;
-  }
-  return input;
-}
-
-type ObjectLike = v.GenericSchema & { type: string; entries?: Record<string, v.GenericSchema>; wrapped?: v.GenericSchema };
-
-/**
- * The value parsed by `schema`, or for an object schema, the object made of the keys that are
- * valid on their own (recursively) when that still satisfies the schema; else undefined.
- */
-function salvageKeys(schema: v.GenericSchema, value: unknown): unknown {
-  const whole = v.safeParse(schema, value);
-  if (whole.success) return whole.output;
-  let s = schema as ObjectLike;
-  while (s.wrapped) s = s.wrapped as ObjectLike;
-  if (!s.entries || !value || typeof value !== "object" || Array.isArray(value)) return undefined;
-  const kept: Record<string, unknown> = {};
-  for (const key of Object.keys(s.entries)) {
-    if (!Object.hasOwn(value, key)) continue;
-    const part = salvageKeys(s.entries[key], (value as Record<string, unknown>)[key]);
-    if (part !== undefined) kept[key] = part;
-  }
-  const again = v.safeParse(schema, kept);
-  return again.success ? again.output : undefined;
 }
 
 /** What to write for each key the schema requires. */
