@@ -36,7 +36,11 @@ export function describeNotRegular(st: Stats): NotRegularFile | undefined {
   return new NotRegularFile("special", `is ${kind}, not a regular file`);
 }
 
-/** "10 MiB", "512 KiB". */
+/**
+ * A size as people read it.
+ *
+ * @example formatSize(10 * 1024 * 1024) // "10 MiB"
+ */
 export function formatSize(n: number): string {
   const MIB = 1024 * 1024;
   if (n >= MIB) return `${Number.isInteger(n / MIB) ? n / MIB : (n / MIB).toFixed(1)} MiB`;
