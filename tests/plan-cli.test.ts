@@ -25,3 +25,23 @@ test("plan --to with a broken list says what is wrong, not 'display names are no
   assert.match(r.err, /quoted name .* is not closed/);
   assert.doesNotMatch(r.err, /without a display name/);
 });
+
+test("plan shows where AUTH may cross in clear, from the plan's one decision (security.plaintext_auth)", async () => {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const file = join(mkdtempSync(join(tmpdir(), "mailplan-plan-")), "pa.yaml");
+  writeFileSync(file, `version: 1
+relays:
+  lo: { host: 127.0.0.1, port: 2525, strategy: plain, security: { tls: none }, auth: { user: u, password: { env: P } } }
+  op: { host: smtp.example.com, port: 587, security: { tls: opportunistic, allow_plaintext_auth: true }, auth: { user: u, password: { env: P } } }
+  tls: { host: smtp.example.com, port: 465, auth: { user: u, password: { env: P } } }
+routes: [{ name: all, via: [lo, op, tls] }]
+`);
+  const r = await cli("plan", "--config", file);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /^ {2}lo .*auto as u \(env P, in clear\)$/m);
+  assert.match(r.out, /^ {2}op .*auto as u \(env P, in clear if no TLS\)$/m);
+  assert.match(r.out, /^ {2}tls .*auto as u \(env P\)$/m);
+  const json = JSON.parse((await cli("plan", "--config", file, "--json")).out);
+  assert.deepEqual(["lo", "op", "tls"].map((n) => json.relays[n].security.plaintext_auth), [true, true, false]);
+});

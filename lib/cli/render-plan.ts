@@ -27,7 +27,10 @@ export function describeSecurity(r: RelayPlan): string {
 function describeAuth(r: RelayPlan): string {
   if (!r.auth) return "none";
   const p = r.auth.password;
-  return `${r.auth.mechanism} as ${e(r.auth.user)} (${"env" in p ? `env ${e(p.env)}` : "file" in p ? `file ${e(p.file)}` : "literal in config"})`;
+  const where = "env" in p ? `env ${e(p.env)}` : "file" in p ? `file ${e(p.file)}` : "literal in config";
+  // The compiled decision (security.plaintext_auth), so a reviewer sees when a password may cross in clear.
+  const clear = r.security.plaintext_auth ? (r.strategy === "plain" || r.security.tls === "none" ? ", in clear" : ", in clear if no TLS") : "";
+  return `${r.auth.mechanism} as ${e(r.auth.user)} (${where}${clear})`;
 }
 
 function relayRow(r: RelayPlan): string[] {
