@@ -41,12 +41,16 @@ export function lintConfig(config: LintInput): Problem[] {
 /** The parts of a relay that name files and secrets. */
 export type RelayRefs = Partial<Pick<RelayConfig, "security" | "auth">>;
 
-/** A literal password is warned about; one that looks like `$VAR` is an error (nothing expands it). */
+/**
+ * A literal password is warned about; one that looks like `$VAR` or `${VAR}` is an error
+ * (nothing expands it). Only upper-case names count as variables (the environment's
+ * convention), so a real password such as `$ecret9` is never echoed back as a variable name.
+ */
 function passwordRules(name: string, refs: RelayRefs, out: Problem[]): void {
   const pw = refs.auth?.password;
   if (typeof pw !== "string") return;
   const path = ["relays", name, "auth", "password"];
-  const shellVar = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(pw.trim());
+  const shellVar = /^\$(?:([A-Z_][A-Z0-9_]*)|\{([A-Z_][A-Z0-9_]*)\})$/.exec(pw.trim());
   if (shellVar) {
     out.push({
       severity: "error",
