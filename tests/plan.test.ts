@@ -10,7 +10,7 @@ import { formatPath } from "../lib/config/problem.ts";
 import type { Config } from "../lib/config/schema.ts";
 import { resolveSecret } from "../lib/config/secret.ts";
 import { compileConfig, planEnvelope } from "../lib/plan/compile.ts";
-import { isLoopback } from "../lib/plan/host.ts";
+import { isLoopback } from "../lib/config/host.ts";
 
 function load(yaml: string): Config {
   const loaded = parseConfig(yaml, "t.yaml");
@@ -78,9 +78,31 @@ describe("plaintext and verification policy", () => {
     assert.deepEqual(errors(relayYaml(clear).replace("smtp.example.com", "localhost")), []);
     assert.deepEqual(errors(relayYaml(clear.replace("tls: none", "tls: none, allow_plaintext_auth: true"))), []);
   });
-  test("loopback is 127.0.0.0/8, ::1 and localhost, nothing else", () => {
-    for (const h of ["127.0.0.1", "127.255.0.9", "::1", "[::1]", "localhost", "mail.localhost", "LOCALHOST."]) assert.ok(isLoopback(h), h);
-    for (const h of ["128.0.0.1", "127.0.0.1.example.com", "localhost.example.com", "::2", "10.0.0.1", "127.0.0.256"]) assert.ok(!isLoopback(h), h);
+  test("loopback is a literal 127.0.0.0/8 or ::1 address, or exactly localhost; nothing DNS could redirect", () => {
+    for (const h of ["127.0.0.1", "127.255.0.9", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "localhost", "LocalHost"]) assert.ok(isLoopback(h), h);
+    for (
+      const h of ["128.0.0.1", "127.0.0.1.example.com", "localhost.example.com", "localhost.example", "smtp.localhost", "mail.localhost", "LOCALHOST.", "::2", "1::1", "::", "::ffff:10.0.0.1", "10.0.0.1", "127.0.0.256"]
+    ) assert.ok(!isLoopback(h), h);
+  });
+  test("smtp.localhost and localhost.example get no loopback exemption (plaintext AUTH, verify: false)", () => {
+    const clear = "port: 2525, strategy: plain, security: { tls: none }, auth: { user: u, password: { env: P } }";
+    for (const host of ["smtp.localhost", "localhost.example"]) {
+      const errs = errors(relayYaml(clear).replace("smtp.example.com", host));
+      assert.deepEqual(errs.map((e) => formatPath(e.path)), ["relays.r.auth"], host);
+      const warns = parseConfig(relayYaml("port: 587, security: { verify: false }").replace("smtp.example.com", host), "t.yaml").problems;
+      assert.deepEqual(warns.map((p) => `${p.severity} ${formatPath(p.path)}`), ["warning relays.r.security.verify"], host);
+    }
+  });
+  test("the plaintext-AUTH exemption is decided once, in the plan (security.plaintext_auth)", () => {
+    const clear = "port: 2525, strategy: plain, security: { tls: none }, auth: { user: u, password: { env: P } }";
+    const plan = (yaml: string) => compileConfig(load(yaml)).relays.r.security.plaintext_auth;
+    assert.equal(plan(relayYaml(clear).replace("smtp.example.com", "127.0.0.1")), true);
+    assert.equal(plan(relayYaml(clear).replace("smtp.example.com", "\"[::1]\"")), true);
+    assert.equal(plan(relayYaml(clear).replace("smtp.example.com", "localhost")), true);
+    assert.equal(plan(relayYaml(clear.replace("tls: none", "tls: none, allow_plaintext_auth: true"))), true);
+    assert.equal(plan(relayYaml("port: 587, auth: { user: u, password: { env: P } }")), false);
+    assert.equal(plan(relayYaml("port: 587, security: { tls: opportunistic }, auth: { user: u, password: { env: P } }").replace("smtp.example.com", "127.0.0.1")), false, "a loopback relay that may use TLS does not AUTH in clear");
+    assert.equal(plan(relayYaml("port: 587, security: { tls: opportunistic, allow_plaintext_auth: true }")), true);
   });
 });
 
@@ -104,7 +126,7 @@ routes: [{ name: all, via: [a, b] }]
   test("defaults apply where the relay says nothing", () => {
     assert.deepEqual(plan.relays.a.security, {
       tls: "opportunistic", min_tls: "1.3", verify: true, ca: null, pin: [`sha256/${"A".repeat(43)}=`],
-      server_name: null, client_cert: null, allow_plaintext_auth: false,
+      server_name: null, client_cert: null, allow_plaintext_auth: false, plaintext_auth: false,
     });
     assert.deepEqual(plan.relays.a.timeouts, { connect_ms: 5000, greeting_ms: 30000, tls_ms: 20000, command_ms: 60000, data_ms: 90000, dot_ms: 600000 });
     assert.deepEqual(plan.relays.a.limits, { max_line: 8192, max_reply: 65536, max_reply_lines: 1000, max_auth_rounds: 10 });

@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { MailplanError } from "../codes.ts";
 import { suggestion } from "../config/suggest.ts";
+import { splitAddressList } from "../message/address-list.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -34,7 +35,11 @@ export function required(command: string, name: string, value: string | undefine
   return value;
 }
 
-/** Flattens repeated and comma-separated values: `--to a,b --to c` → [a, b, c]. */
+/**
+ * Flattens repeated address-list flags: `--to a,b --to '"Doe, John" <j@x.org>'` → three
+ * mailboxes as written. Splitting follows RFC 5322 (splitAddressList): a comma inside quotes,
+ * a comment or angle brackets does not split, and a group stands for its members.
+ */
 export function listFlag(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  return (values ?? []).flatMap((v) => splitAddressList(v));
 }

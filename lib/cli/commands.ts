@@ -4,6 +4,7 @@ import { ConfigInvalidError } from "../config/config-error.ts";
 import { type LoadedConfig, loadConfig } from "../config/load.ts";
 import { formatProblem, problemToJson } from "../config/problem.ts";
 import type { Config } from "../config/schema.ts";
+import { parseAddressList, parseMailbox } from "../message/address.ts";
 import { compileConfig, planEnvelope } from "../plan/compile.ts";
 import { listFlag, parseFlags, required } from "./args.ts";
 import type { CliIo } from "./io.ts";
@@ -21,9 +22,13 @@ export function checkCommand(args: string[], io: CliIo): number {
   if (values.json) {
     io.out(json({ ok: errors === 0, file: loaded.file, errors, warnings, problems: loaded.problems.map(problemToJson) }));
   } else {
-    for (const p of loaded.problems) io.out(escapeText(formatProblem(p)) + "\n");
-    const summary = `${loaded.file}: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
-    io.out(escapeText(errors ? `${summary}. Fix the errors above; each names the key, the line and what to write.` : `${summary}: ok`) + "\n");
+    for (const p of loaded.problems) io.out(formatProblem(p) + "\n");
+    const summary = `${escapeText(loaded.file)}: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
+    const syntax = loaded.problems.some((p) => p.severity === "error" && p.message.startsWith("YAML syntax error"));
+    const advice = syntax
+      ? "Fix the YAML syntax above first (only the first error of each top-level block is shown: the rest follow from it), then run check again."
+      : "Fix the errors above; each names the key, the line and what to write.";
+    io.out(errors ? `${summary}. ${advice}\n` : `${summary}: ok\n`);
   }
   return errors ? 78 : 0;
 }
@@ -46,7 +51,7 @@ export function planCommand(args: string[], io: CliIo): number {
     json: { type: "boolean" },
   });
   const loaded = requireConfig(required("plan", "config", values.config), io);
-  const to = listFlag(values.to);
+  const to = parseAddressList(listFlag(values.to), "recipient").map((m) => m.address);
   if (values.from === undefined && to.length === 0 && values.route === undefined) {
     const plan = compileConfig(loaded.config);
     io.out(values.json ? json(plan) : escapeLines(renderConfigPlan(plan, loaded.file)));
@@ -54,7 +59,8 @@ export function planCommand(args: string[], io: CliIo): number {
   }
   if (values.from === undefined) throw new MailplanError("USAGE", "plan needs --from together with --to.", "for example: mailplan plan --config mail.yaml --from me@example.com --to you@example.com");
   if (to.length === 0) throw new MailplanError("USAGE", "plan needs --to together with --from.", "for example: mailplan plan --config mail.yaml --from me@example.com --to you@example.com");
-  const plan = planEnvelope(loaded.config, { from: values.from, to }, { route: values.route });
+  const from = values.from.trim() === "" ? "" : parseMailbox(values.from, "sender").address; // "" is the null sender
+  const plan = planEnvelope(loaded.config, { from, to }, { route: values.route });
   io.out(values.json ? json(plan) : escapeLines(renderEnvelopePlan(plan)));
   return 0;
 }

@@ -1,10 +1,9 @@
 /** Reading a config file: YAML → validated Config, with every problem located as FILE:LINE:COL. */
-import { permissionError } from "../permission.ts";
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { MailplanError } from "../codes.ts";
-import { lintConfig } from "../plan/rules.ts";
-import { checkReferences } from "./files.ts";
+import { lintConfig } from "./rules.ts";
+import { checkCertificateFiles, checkSecrets } from "./files.ts";
+import { FILE_LIMITS, formatSize, readRegularFile } from "./regular-file.ts";
 import type { Problem } from "./problem.ts";
 import { sortProblems } from "./problem.ts";
 import type { Config } from "./schema.ts";
@@ -21,9 +20,13 @@ export interface LoadedConfig {
   problems: Problem[];
 }
 
-/** Options for loading: `references` also checks the files and secrets the config points to (for `check`). */
+/**
+ * Options for loading. `files` checks the certificate files (`ca:`, `client_cert`): loadConfig
+ * does unless told `files: false`. `references` checks those and the secrets (for `check`).
+ */
 export interface LoadOptions {
   references?: boolean;
+  files?: boolean;
 }
 
 /**
@@ -38,11 +41,10 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   let config: Config | undefined;
   if (source.value !== undefined || source.problems.length === 0) {
     const validated = validateConfig(source.value ?? null);
-    problems.push(...validated.problems, ...lintConfig(validated.partial));
-    if (validated.config) {
-      if (options.references) problems.push(...checkReferences(validated.config, baseDir));
-      config = validated.config;
-    }
+    problems.push(...validated.problems, ...lintConfig(validated.lintable));
+    if (options.files ?? options.references) problems.push(...checkCertificateFiles(validated.lintable, baseDir));
+    if (options.references) problems.push(...checkSecrets(validated.lintable, baseDir));
+    config = validated.config;
   }
   for (const p of problems) {
     if (p.line === undefined) Object.assign(p, { file }, source.locate(p.path, p.atKey));
@@ -51,20 +53,14 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   return { file, baseDir, config: hasError ? undefined : config, problems: sortProblems(problems) };
 }
 
-/** Reads and parses a config file. Throws CONFIG_INVALID when the file cannot be read. */
+/** Reads and parses a config file (a regular file of at most 1 MiB). Throws CONFIG_INVALID when it cannot be read. */
 export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    const denied = permissionError(e); // Deno without --allow-read: name the flag, not "(error)"
-    if (denied) throw denied;
-    throw new MailplanError(
-      "CONFIG_INVALID",
-      code === "ENOENT" ? `The config file ${file} does not exist.` : code === "EISDIR" ? `${file} is a folder, not a config file.` : `The config file ${file} cannot be read (${code ?? "error"}).`,
-      "pass the path of a YAML config with --config; config/mail.yaml is an example",
-    );
+  const r = readRegularFile(file, FILE_LIMITS.config);
+  if (!r.ok) {
+    const what = r.refusal.reason === "missing" ? `The config file ${file} does not exist.`
+      : r.refusal.reason === "too-big" ? `The config file ${file} is larger than ${formatSize(FILE_LIMITS.config)}, the limit for a config.`
+      : `The config file ${file} ${r.refusal.message}.`;
+    throw new MailplanError("CONFIG_INVALID", what, "pass the path of a YAML config with --config; config/mail.yaml is an example");
   }
-  return parseConfig(text, file, options);
+  return parseConfig(r.text, file, { files: true, ...options });
 }

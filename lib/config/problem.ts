@@ -1,3 +1,5 @@
+import { escapeText } from "../text/escape.ts";
+
 /** A key path into the config document, e.g. `["relays", "primary", "port"]`. */
 export type ConfigPath = readonly (string | number)[];
 
@@ -30,14 +32,16 @@ export function formatPath(path: ConfigPath): string {
 
 /**
  * Renders one problem as `FILE:LINE:COL path.to.key: what is wrong (got X); hint`, with
- * `warning: ` before the message for warnings.
+ * `warning: ` before the message for warnings. Every part goes through escapeText: key names,
+ * values and file names come from the user's file (or a pull request's), so no control
+ * character, C1 or bidi override reaches the terminal, and the result is always one line.
  */
 export function formatProblem(p: Problem): string {
-  const where = p.file ? `${p.file}:${p.line ?? 1}:${p.col ?? 1} ` : "";
+  const where = p.file ? `${escapeText(p.file)}:${p.line ?? 1}:${p.col ?? 1} ` : "";
   const sev = p.severity === "warning" ? "warning: " : "";
-  const got = p.got !== undefined ? ` (got ${p.got})` : "";
-  const hint = p.hint ? `; ${p.hint}` : "";
-  return `${where}${formatPath(p.path)}: ${sev}${p.message}${got}${hint}`;
+  const got = p.got !== undefined ? ` (got ${escapeText(p.got)})` : "";
+  const hint = p.hint ? `; ${escapeText(p.hint)}` : "";
+  return `${where}${escapeText(formatPath(p.path))}: ${sev}${escapeText(p.message)}${got}${hint}`;
 }
 
 /** Problems as plain data for `--json` output, keys in a fixed order. */

@@ -4,6 +4,7 @@
  * is the plan compiler's job, so the same schema also yields the published JSON Schema.
  */
 import * as v from "valibot";
+import { isIPv6 } from "node:net";
 import { DURATION_RE } from "./duration.ts";
 
 /** Separates "what is wrong" from the hint inside a valibot message; see issuesToProblems. */
@@ -16,6 +17,7 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T, hint =
 
 /** Line breaks in values that end up in SMTP commands would inject commands (threat R8). */
 const noCrLf = () =>
+  // deno-lint-ignore no-control-regex -- NUL is what this rejects
   v.check((s: string) => !/[\r\n\x00]/.test(s), msg("must not contain a line break or NUL", "a line break here would inject SMTP commands; remove it"));
 
 /** `NAME: 10s` style durations. */
@@ -33,12 +35,26 @@ export const Port = v.pipe(
   v.maxValue(65535, msg("must be a port number from 1 to 65535", "use 587 for STARTTLS or 465 for implicit TLS")),
 );
 
-/** A host name or IP address (IPv6 with or without brackets). */
+/** `name:port`, `1.2.3.4:port` or `[v6]:port`: a host with a port glued on. */
+const HOST_WITH_PORT = /^([^:[\]]+|\[[^\]]*\]):(\d+)$/;
+
+/** A host name or IP address (IPv6 with or without brackets); a port belongs in `port:`. */
 export const Host = v.pipe(
   v.string(msg("must be a host name or IP address", "for example smtp.example.com or 127.0.0.1")),
+  v.check(
+    (s: string) => !HOST_WITH_PORT.test(s),
+    (issue) => {
+      const [, host, port] = HOST_WITH_PORT.exec(String(issue.input)) ?? ["", "smtp.example.com", "2525"];
+      return msg("has a port in it", `write the port as its own key: host: ${host.replace(/^\[(.*)\]$/, "$1")} and port: ${port}`);
+    },
+  ),
   v.regex(
-    /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?)*\.?|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/,
-    msg("is not a valid host name or IP address", "write only the name, without scheme, port or path (for example smtp.example.com)"),
+    /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?)*\.?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/,
+    msg("is not a valid host name or IP address", "write only the name, without scheme, port or path (for example smtp.example.com); the port goes in port:"),
+  ),
+  v.check(
+    (s: string) => !s.includes(":") || isIPv6(s.replace(/^\[(.*)\]$/, "$1")),
+    msg("is not a valid IPv6 address", "write it like ::1 or [2001:db8::25]; the port goes in port:"),
   ),
 );
 
@@ -160,7 +176,8 @@ const Globs = v.union(
   msg("must be an address pattern or a list of them", 'for example "*@example.com"'),
 );
 
-const RelayName = v.pipe(
+/** A relay name (a key of `relays:` and an item of `via:`). */
+export const RelayName = v.pipe(
   v.string(msg("must be a relay name")),
   v.regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, msg("is not a valid relay name", "use letters, digits, - and _")),
 );

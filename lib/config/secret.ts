@@ -2,11 +2,10 @@
  * Secret references. A plan holds the reference (`{ env }`, `{ file }`), never the value; a
  * literal from the config is kept out of JSON (non-enumerable) and shown as "redacted".
  */
-import { permissionError } from "../permission.ts";
-import { readFileSync } from "node:fs";
 import process from "node:process";
 import { MailplanError } from "../codes.ts";
 import { resolvePath } from "./paths.ts";
+import { FILE_LIMITS, readRegularFile } from "./regular-file.ts";
 import type { SecretConfig } from "./schema.ts";
 
 /** A secret as a plan carries it: where to find the value, not the value. */
@@ -42,13 +41,13 @@ export function resolveSecret(ref: SecretRef, baseDir: string): string {
     return value;
   }
   if ("file" in ref) {
-    try {
-      return readFileSync(resolvePath(baseDir, ref.file), "utf8").replace(/\r?\n$/, "");
-    } catch (e) {
-      const denied = permissionError(e); // Deno without --allow-read for it: name the flag
-      if (denied) throw denied;
-      throw new MailplanError("CONFIG_INVALID", `The secret file ${ref.file} cannot be read.`, "paths are relative to the config file; check it exists and is readable");
+    const abs = resolvePath(baseDir, ref.file);
+    const r = readRegularFile(abs, FILE_LIMITS.secret);
+    if (!r.ok) {
+      const hint = r.refusal.reason === "missing" ? "paths are relative to the config file; check it exists where mailplan runs" : r.refusal.hint;
+      throw new MailplanError("CONFIG_INVALID", `The secret file ${abs} ${r.refusal.message}.`, hint);
     }
+    return r.text.replace(/\r?\n$/, "");
   }
   return (ref as { value?: string }).value ?? "";
 }

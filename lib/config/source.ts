@@ -27,14 +27,23 @@ export function parseSource(text: string, file: string): Source {
     return { line: p.line, col: p.col };
   };
   const problems: Problem[] = [];
+  const regionOf = topLevelRegions(text);
+  const reported = new Set<number>();
   for (const [list, severity] of [[doc.errors, "error"], [doc.warnings, "warning"]] as const) {
-    for (const e of list) {
+    for (const e of [...list].sort((a, b) => a.pos[0] - b.pos[0])) {
       const at = pos(e.pos[0]);
+      if (severity === "error") {
+        // One broken line derails the parser for the rest of its block: only the first error of
+        // each top-level block is the user's mistake, the others follow from it.
+        const region = regionOf(at.line);
+        if (reported.has(region)) continue;
+        reported.add(region);
+      }
       problems.push({
         severity,
         path: [],
         message: `YAML ${severity === "error" ? "syntax error" : "warning"}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+.*$/, "")}`,
-        hint: e.code === "DUPLICATE_KEY" ? "each key may appear once; merge the two entries" : "check indentation and quoting around this point",
+        hint: yamlHint(e.code, e.message),
         file,
         ...at,
       });
@@ -56,6 +65,29 @@ export function parseSource(text: string, file: string): Source {
       const found = walk(doc, path, atKey);
       return found === undefined ? { line: 1, col: 1 } : pos(found);
     },
+  };
+}
+
+/** The hint for a YAML parser error, by its code. */
+function yamlHint(code: string, message: string): string {
+  if (/tab/i.test(message)) return "indent with spaces: YAML does not allow tabs for indentation";
+  if (code === "DUPLICATE_KEY") return "each key may appear once in a mapping: remove or rename one of the two";
+  return "check indentation and quoting around this point";
+}
+
+/**
+ * Maps a line number to the top-level block it belongs to (the line of the last key written at
+ * column 1 at or before it; 0 before the first).
+ */
+function topLevelRegions(text: string): (line: number) => number {
+  const starts: number[] = [];
+  text.split("\n").forEach((l, i) => {
+    if (/^[^\s#\-]/.test(l)) starts.push(i + 1);
+  });
+  return (line) => {
+    let region = 0;
+    for (const s of starts) if (s <= line) region = s;
+    return region;
   };
 }
 

@@ -1,7 +1,9 @@
 /** Schema validation: a plain value → a typed Config, or every problem at once. */
 import * as v from "valibot";
-import { type Config, ConfigSchema, Defaults, HINT_SEP, Relay, type RelayConfig, Route, type RouteConfig } from "./schema.ts";
-import type { LintInput } from "../plan/rules.ts";
+import { type Config, ConfigSchema, HINT_SEP } from "./schema.ts";
+import type { LintInput } from "./rules.ts";
+import { hideReservedRelayNames } from "./reserved-names.ts";
+import { validParts } from "./valid-parts.ts";
 import { type ConfigPath, formatPath, type Problem, renderValue } from "./problem.ts";
 import { unknownKeys, withoutUnknownKeys } from "./unknown-keys.ts";
 import { suggestion } from "./suggest.ts";
@@ -9,8 +11,13 @@ import { suggestion } from "./suggest.ts";
 /** The validated config, or undefined when there is any error; plus all problems found. */
 export interface Validated {
   config?: Config;
-  /** The parts that did validate, so the compile-time rules can still look at them. */
+  /** The relays, routes and defaults that validate whole (what probe may use as they are). */
   partial: LintInput;
+  /**
+   * What the rules and file checks look at: `partial`, plus relays, routes and defaults with
+   * their invalid keys left out (all problems at once). Never used to send or probe.
+   */
+  lintable: LintInput;
   problems: Problem[];
 }
 
@@ -21,43 +28,31 @@ export interface Validated {
 export function validateConfig(input: unknown): Validated {
   if (!input || typeof input !== "object" || Array.isArray(input)) {
     const problem: Problem = { severity: "error", path: [], message: "must be a mapping with version, relays and routes", got: renderValue(input ?? ""), hint: "start from config/mail.yaml, or: version: 1, relays: { … }, routes: [ … ]" };
-    return { partial: { relays: {}, routes: [] }, problems: [problem] };
+    const empty: LintInput = { relays: Object.create(null), routes: [] };
+    return { partial: empty, lintable: empty, problems: [problem] };
   }
   const value = withoutExtensions(input);
   const problems = unknownKeys(ConfigSchema, value);
-  const result = v.safeParse(ConfigSchema, value, { abortEarly: false });
-  if (result.success && problems.length === 0) return { config: result.output, partial: result.output, problems };
+  const renamed = hideReservedRelayNames(value, problems);
+  const result = v.safeParse(ConfigSchema, renamed.value, { abortEarly: false });
+  if (result.success && problems.length === 0) {
+    const config = { ...result.output, relays: renamed.restore(result.output.relays) };
+    return { config, partial: config, lintable: config, problems };
+  }
   const seen = new Set(problems.map((p) => formatPath(p.path)));
   const unknownParents = problems.map((p) => formatPath(p.path.slice(0, -1)));
   for (const issue of result.issues ?? []) {
-    const path: ConfigPath = (issue.path ?? []).map((item) => item.key as string | number);
+    const path: ConfigPath = renamed.restorePath((issue.path ?? []).map((item) => item.key as string | number));
     const key = formatPath(path);
     if (issue.type === "strict_object" && issue.expected === "never") continue; // reported by unknownKeys
     if (issue.type === "union" && unknownParents.includes(key)) continue;
     if (seen.has(key)) continue; // one problem per key: the first is the one to fix
+    if (renamed.droppedProto && key === "relays" && issue.type === "min_entries") continue; // the bad name is the problem
     seen.add(key);
     problems.push(issueToProblem(issue, path));
   }
-  return { partial: validParts(withoutUnknownKeys(ConfigSchema, value)), problems };
-}
-
-/** The relays, routes and defaults of an invalid config that are valid on their own. */
-function validParts(value: unknown): LintInput {
-  const raw = (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
-  const relaysRaw = raw.relays && typeof raw.relays === "object" && !Array.isArray(raw.relays) ? raw.relays as Record<string, unknown> : {};
-  const relays: Record<string, RelayConfig> = {};
-  for (const [name, relay] of Object.entries(relaysRaw)) {
-    const r = v.safeParse(Relay, relay);
-    if (r.success) relays[name] = r.output;
-  }
-  const routes = Array.isArray(raw.routes)
-    ? raw.routes.map((route): RouteConfig | null => {
-      const r = v.safeParse(Route, route);
-      return r.success ? r.output : null;
-    })
-    : [];
-  const d = v.safeParse(Defaults, raw.defaults);
-  return { defaults: d.success ? d.output : undefined, relays, routes, relayNames: Object.keys(relaysRaw) };
+  const known = withoutUnknownKeys(ConfigSchema, value);
+  return { partial: validParts(known, false), lintable: validParts(known, true), problems };
 }
 
 /** What to write for each key the schema requires. */
@@ -86,6 +81,10 @@ function issueToProblem(issue: v.BaseIssue<unknown>, path: ConfigPath): Problem 
     return { severity: "error", path, atKey: true, message: "is required", hint: REQUIRED_HINTS[name] ?? hint ?? `add ${name}:` };
   }
   let fullHint = hint;
+  const key = path.at(-1);
+  if (issue.expected === "number" && typeof issue.input === "string" && /^\s*-?\d+(?:\.\d+)?\s*$/.test(issue.input) && typeof key === "string") {
+    fullHint = `remove the quotes: ${key}: ${issue.input.trim()} (a number, not a string)`;
+  }
   if (issue.type === "picklist" && typeof issue.input === "string") {
     const options = [...(issue.expected ?? "").matchAll(/"([^"]*)"/g)].map((m) => m[1]);
     const s = suggestion(issue.input, options);

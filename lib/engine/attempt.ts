@@ -14,7 +14,6 @@ import { SmtpSession } from "../smtp/session.ts";
 import type { Action, SessionAuth, SessionResult } from "../smtp/types.ts";
 import { resolveSecret } from "../config/secret.ts";
 import type { RelayPlan } from "../plan/types.ts";
-import { isLoopback } from "../plan/host.ts";
 import { toDeliveryError } from "./errors.ts";
 import { redactSecret } from "./redact.ts";
 import { tlsOptions } from "./tls-options.ts";
@@ -116,15 +115,6 @@ async function write(conn: Conn, bytes: Uint8Array, ms: number, phase: Phase): P
 }
 
 /**
- * AUTH without TLS: only when the relay says so, or when it never uses TLS and stays on loopback
- * (the same exemption `check` makes, so a config that validates behaves as it reads).
- */
-function plaintextAuthAllowed(relay: RelayPlan): boolean {
-  const clear = relay.strategy === "plain" || relay.security.tls === "none";
-  return relay.security.allow_plaintext_auth || (clear && isLoopback(relay.host));
-}
-
-/**
  * A safe EHLO name: this host's name when it is a dotted host name, else `localhost` — also when
  * the runtime may not ask (Deno without `--allow-sys=hostname`): a relay that cares sets `helo:`.
  */
@@ -182,7 +172,7 @@ async function attempt(relay: RelayPlan, opts: AttemptOptions, onSecret: (s: str
     session = new SmtpSession({
       strategy: relay.strategy,
       tls: relay.security.tls,
-      allowPlaintextAuth: plaintextAuthAllowed(relay),
+      allowPlaintextAuth: relay.security.plaintext_auth, // decided once, by the compiler
       helo: relay.helo ?? defaultHelo(),
       auth,
       envelope: opts.envelope,

@@ -5,7 +5,8 @@
  * @module
  */
 import { MailplanError } from "../codes.ts";
-import { checkAddress } from "../plan/address.ts";
+import { splitAddressList, stripComments } from "./address-list.ts";
+import { checkAddress } from "./envelope-address.ts";
 import { encodeWords } from "./encoded-word.ts";
 import { isAscii } from "./utf8.ts";
 
@@ -54,7 +55,7 @@ function unquote(name: string, whole: string, role: Role): string {
  */
 export function parseMailbox(input: string, role: Role): Mailbox {
   rejectBreaks(input, role);
-  const s = input.trim();
+  const s = stripComments(input).trim();
   let address = s;
   let name: string | undefined;
   const lt = angleStart(s);
@@ -72,32 +73,17 @@ export function parseMailbox(input: string, role: Role): Mailbox {
 }
 
 /**
- * Parses a comma-separated list (commas inside quotes or angle brackets do not split); an array
- * is several such lists (repeated flags). Empty items are skipped.
- * @example parseAddressList("a@x, B <b@y>", "recipient").map((m) => m.address) // ["a@x", "b@y"]
+ * Parses an RFC 5322 address list (see splitAddressList: commas inside quotes, comments, angle
+ * addresses do not split; groups stand for their members); an array is several such lists
+ * (repeated flags). Empty items are skipped.
+ * @example parseAddressList('a@x, "Doe, B" <b@y>, Team: c@z;', "recipient").map((m) => m.address) // ["a@x", "b@y", "c@z"]
  */
 export function parseAddressList(input: string | readonly string[], role: Role): Mailbox[] {
   const lists = typeof input === "string" ? [input] : input;
   const out: Mailbox[] = [];
   for (const list of lists) {
     rejectBreaks(list, role);
-    let quoted = false;
-    let angle = false;
-    let start = 0;
-    const items: string[] = [];
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i];
-      if (quoted && c === "\\") i++;
-      else if (c === '"') quoted = !quoted;
-      else if (!quoted && c === "<") angle = true;
-      else if (!quoted && c === ">") angle = false;
-      else if (!quoted && !angle && c === ",") {
-        items.push(list.slice(start, i));
-        start = i + 1;
-      }
-    }
-    items.push(list.slice(start));
-    for (const item of items) if (item.trim() !== "") out.push(parseMailbox(item, role));
+    for (const item of splitAddressList(list)) out.push(parseMailbox(item, role));
   }
   return out;
 }

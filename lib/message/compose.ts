@@ -5,7 +5,6 @@
  * in memory. Deterministic given `date`, `messageId` and `boundarySeed`.
  * @module
  */
-import { open, readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { MailplanError } from "../codes.ts";
 import { formatAddressList, formatMailbox, type Mailbox, parseAddressList, parseMailbox } from "./address.ts";
@@ -20,6 +19,7 @@ import { contentTypeFor } from "./mime-types.ts";
 import { withParams } from "./params.ts";
 import { encodeQuotedPrintable } from "./qp.ts";
 import { readFileChunks } from "./raw.ts";
+import { MESSAGE_FILE_LIMITS, NotRegularFile, openRegularFile } from "./regular-file.ts";
 import { chooseTextEncoding } from "./transfer-encoding.ts";
 import { decodeUtf8Strict, utf8 } from "./utf8.ts";
 
@@ -71,7 +71,8 @@ export interface ComposedMessage {
   stream(): AsyncIterable<Uint8Array>;
 }
 
-type Piece = Uint8Array | { file: string; size: number };
+/** A slice of the message: bytes, or an attachment file (`bytes` long) sent base64 (`size` long). */
+type Piece = Uint8Array | { file: string; bytes: number; size: number };
 type Leaf = { kind: "leaf"; headers: string; body: Piece[]; avoid?: string };
 type Multi = { kind: "multi"; subtype: "mixed" | "alternative"; parts: Node[]; boundary?: string };
 type Node = Leaf | Multi;
@@ -79,12 +80,35 @@ type Node = Leaf | Multi;
 const CRLF = utf8("\r\n");
 const bad = (message: string, hint: string) => new MailplanError("MESSAGE_INVALID", message, hint);
 
-async function readUtf8(file: string, what: string): Promise<string> {
+/** Why a body or attachment file cannot be used, as MESSAGE_INVALID naming the file and the flag. */
+function refused(e: unknown, what: string, file: string, flag: string): MailplanError {
+  if (!(e instanceof NotRegularFile)) return bad(`The ${what} ${JSON.stringify(file)} cannot be read.`, `check the path given to ${flag}`);
+  const hint = e.reason === "missing" ? `check the path given to ${flag}`
+    : e.reason === "folder" ? (flag === "--attach" ? "attach files one by one (zip a folder first)" : `give ${flag} the path of a file`)
+    : e.reason === "special" ? `${flag} reads regular files only; save the content to a file first`
+    : e.reason === "too-big" ? "send large files as a link instead"
+    : "check its permissions";
+  return bad(`The ${what} ${JSON.stringify(file)} ${e.message}.`, hint);
+}
+
+async function readUtf8(file: string, what: string, flag: string): Promise<string> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
-  } catch {
-    throw bad(`The ${what} ${JSON.stringify(file)} does not exist or cannot be read.`, "check the path");
+    const { fh, size } = await openRegularFile(file, MESSAGE_FILE_LIMITS.body);
+    try {
+      bytes = new Uint8Array(size);
+      let len = 0;
+      while (len < size) {
+        const { bytesRead } = await fh.read(bytes, len, size - len, null);
+        if (bytesRead === 0) break;
+        len += bytesRead;
+      }
+      bytes = bytes.subarray(0, len);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw refused(e, what, file, flag);
   }
   const text = decodeUtf8Strict(bytes);
   if (text === null) {
@@ -106,16 +130,13 @@ function textLeaf(text: string, subtype: "plain" | "html", eightBitMime: boolean
 }
 
 async function attachmentLeaf(file: string): Promise<Leaf> {
-  const shown = JSON.stringify(file);
   let size: number;
   try {
-    const info = await stat(file);
-    if (!info.isFile()) throw bad(`The attachment ${shown} is not a regular file.`, "attach files one by one (zip a folder first)");
-    size = info.size;
-    await (await open(file, "r")).close();
+    const opened = await openRegularFile(file, MESSAGE_FILE_LIMITS.attachment);
+    size = opened.size;
+    await opened.fh.close();
   } catch (e) {
-    if (e instanceof MailplanError) throw e;
-    throw bad(`The attachment ${shown} does not exist or cannot be read.`, "check the path given to --attach");
+    throw refused(e, "attachment", file, "--attach");
   }
   const name = basename(file);
   return {
@@ -123,7 +144,7 @@ async function attachmentLeaf(file: string): Promise<Leaf> {
     headers: formatHeader("Content-Type", withParams(contentTypeFor(name), [["name", name]])) +
       formatHeader("Content-Transfer-Encoding", "base64") +
       formatHeader("Content-Disposition", withParams("attachment", [["filename", name]])),
-    body: size > 0 ? [{ file, size: base64Size(size) }] : [],
+    body: size > 0 ? [{ file, bytes: size, size: base64Size(size) }] : [],
   };
 }
 
@@ -233,10 +254,10 @@ export async function composeMessage(opts: ComposeOptions): Promise<ComposedMess
   head += formatHeader("MIME-Version", "1.0");
 
   const eight = opts.eightBitMime ?? false;
-  const text = opts.text ?? await readUtf8(opts.textFile!, "text file");
+  const text = opts.text ?? await readUtf8(opts.textFile!, "text file", "--text-file");
   let root: Node = textLeaf(text, "plain", eight);
   if (opts.htmlFile !== undefined) {
-    root = { kind: "multi", subtype: "alternative", parts: [root, textLeaf(await readUtf8(opts.htmlFile, "HTML file"), "html", eight)] };
+    root = { kind: "multi", subtype: "alternative", parts: [root, textLeaf(await readUtf8(opts.htmlFile, "HTML file", "--html-file"), "html", eight)] };
   }
   if (opts.attachments && opts.attachments.length > 0) {
     const atts: Node[] = [];
@@ -263,7 +284,8 @@ export async function composeMessage(opts: ComposeOptions): Promise<ComposedMess
     async *stream() {
       for (const p of pieces) {
         if (p instanceof Uint8Array) yield p;
-        else yield* base64Stream(readFileChunks(p.file, undefined, true)); // the encoder copies
+        // The encoder copies; never more bytes than counted, so SIZE= stays true if the file grows.
+        else yield* base64Stream(readFileChunks(p.file, undefined, true, p.bytes));
       }
     },
   };

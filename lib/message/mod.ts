@@ -8,3 +8,6 @@ export { openRawMessage, type RawMessage, readFileChunks, spoolToTempFile } from
 export { type RawScan, RawScanner, scanRaw } from "./raw-scan.ts";
 export { CrlfNormalizer, normalizeCrlf } from "./crlf.ts";
 export { formatAddressList, formatMailbox, type Mailbox, parseAddressList, parseMailbox } from "./address.ts";
+export { splitAddressList } from "./address-list.ts";
+export { MAX_LINE_OCTETS } from "./raw-scan.ts";
+export { MESSAGE_FILE_LIMITS } from "./regular-file.ts";

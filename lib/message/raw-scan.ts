@@ -10,6 +10,8 @@ import { MailplanError } from "../codes.ts";
 const CR = 0x0d;
 const LF = 0x0a;
 const MAX_FIELD = 64 * 1024;
+/** RFC 5322 §2.1.1 and RFC 5321 §4.5.3.1.6: at most 998 octets per line, CRLF not counted. */
+export const MAX_LINE_OCTETS = 998;
 
 /** Header fields whose raw non-ASCII bytes mean the transaction needs SMTPUTF8 (RFC 6532). */
 const ADDRESS_FIELDS = new Set([
@@ -40,7 +42,9 @@ const invalid = (source: string, what: string, hint: string) =>
 
 /**
  * Incremental scanner: feed raw chunks with `push`, then `finish()` returns the RawScan or throws
- * MESSAGE_INVALID (empty, NUL bytes, first line not a header field, no empty line after the headers).
+ * MESSAGE_INVALID (empty, NUL bytes, a line over 998 octets, first line not a header field, no
+ * empty line after the headers). `push` throws as soon as a line passes 998 octets, so a 10 MB
+ * line costs one chunk of memory and is refused before any byte is sent.
  * @example
  * const s = new RawScanner("mail.eml"); for await (const c of chunks) s.push(c); const scan = s.finish();
  */
@@ -84,7 +88,13 @@ export class RawScanner {
         }
         if (b >= 0x80) this.has8bit = true;
         this.size++;
-        this.lineLen++;
+        if (++this.lineLen > MAX_LINE_OCTETS) {
+          throw invalid(
+            this.source,
+            `line ${this.lineNo} is longer than ${MAX_LINE_OCTETS} octets (RFC 5322 §2.1.1, RFC 5321 §4.5.3.1.6)`,
+            "servers may cut or refuse such a line: wrap it, or encode the body (quoted-printable or base64); `send --text-file` encodes it for you",
+          );
+        }
         if (this.inHeader && this.lineBytes.length < MAX_FIELD) this.lineBytes.push(b);
       }
     }

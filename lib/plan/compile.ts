@@ -5,16 +5,16 @@
 import { MailplanError } from "../codes.ts";
 import type { Config } from "../config/schema.ts";
 import { ConfigInvalidError } from "../config/config-error.ts";
-import { checkAddress } from "./address.ts";
+import { checkAddress } from "../message/envelope-address.ts";
 import { resolveRelay } from "./relay.ts";
 import { compileMatchers, matchLists, splitRecipients } from "./route.ts";
-import { lintConfig } from "./rules.ts";
+import { lintConfig } from "../config/rules.ts";
 import type { ConfigPlan, EnvelopePlan, RelayPlan } from "./types.ts";
 
 function relayPlans(config: Config): Record<string, RelayPlan> {
   const errors = lintConfig(config).filter((p) => p.severity === "error");
   if (errors.length) throw new ConfigInvalidError(errors);
-  const out: Record<string, RelayPlan> = {};
+  const out: Record<string, RelayPlan> = Object.create(null); // relay names such as `constructor` are plain keys
   for (const name of Object.keys(config.relays).sort()) out[name] = resolveRelay(name, config.relays[name], config.defaults);
   return out;
 }

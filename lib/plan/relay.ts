@@ -2,13 +2,12 @@
 import type { Config, RelayConfig } from "../config/schema.ts";
 import { parseDuration } from "../config/duration.ts";
 import { toSecretRef } from "../config/secret.ts";
-import { BUILTIN, PORT_STRATEGY } from "./defaults.ts";
-import type { RelayPlan, Strategy } from "./types.ts";
+import { BUILTIN, effectiveStrategy } from "../config/defaults.ts";
+import { plaintextAuthAllowed } from "../config/host.ts";
+import type { RelayPlan } from "./types.ts";
 
-/** The strategy written, else the one the port implies, else undefined (the rules report it). */
-export function effectiveStrategy(relay: RelayConfig): Strategy | undefined {
-  return relay.strategy ?? PORT_STRATEGY[relay.port];
-}
+/** @deprecated import it from ../config/defaults.ts (kept while other branches still import it from here). */
+export { effectiveStrategy };
 
 const ms = (d: string) => parseDuration(d) ?? 0;
 
@@ -39,6 +38,7 @@ export function resolveRelay(name: string, relay: RelayConfig, defaults: Config[
       server_name: sec.server_name ?? null,
       client_cert: sec.client_cert ? { cert: sec.client_cert.cert, key: sec.client_cert.key } : null,
       allow_plaintext_auth: sec.allow_plaintext_auth,
+      plaintext_auth: plaintextAuthAllowed({ host: relay.host, strategy, tls: sec.tls, allow_plaintext_auth: sec.allow_plaintext_auth }),
     },
     auth: relay.auth
       ? { mechanism: relay.auth.mechanism ?? BUILTIN.mechanism, user: relay.auth.user, password: toSecretRef(relay.auth.password) }

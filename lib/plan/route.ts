@@ -1,6 +1,6 @@
 /** Route matching: which route carries mail from one sender to one recipient. First match wins. */
 import type { RouteConfig } from "../config/schema.ts";
-import { globToRegExp } from "../config/glob.ts";
+import { compileGlob } from "../config/glob.ts";
 
 /** A route with its patterns compiled once. */
 export interface RouteMatcher {
@@ -20,12 +20,12 @@ export function matchLists(route: RouteConfig): { from: string[] | null; to: str
 export function compileMatchers(routes: readonly RouteConfig[]): RouteMatcher[] {
   return routes.map((route, index) => {
     const { from, to } = matchLists(route);
-    const f = from?.map(globToRegExp);
-    const t = to?.map(globToRegExp);
+    const f = from?.map(compileGlob);
+    const t = to?.map(compileGlob);
     return {
       name: route.name,
       index,
-      matches: (sender, rcpt) => (!f || f.some((r) => r.test(sender))) && (!t || t.some((r) => r.test(rcpt))),
+      matches: (sender, rcpt) => (!f || f.some((m) => m(sender))) && (!t || t.some((m) => m(rcpt))),
     };
   });
 }

@@ -19,6 +19,12 @@ export interface SecurityPlan {
   server_name: string | null;
   client_cert: { cert: string; key: string } | null;
   allow_plaintext_auth: boolean;
+  /**
+   * AUTH may be sent without TLS on this relay: allow_plaintext_auth, or a loopback host (a
+   * literal 127.0.0.0/8 or ::1 address, or exactly `localhost`) that never uses TLS. Decided
+   * once by the compiler; the engine passes it to the session as is.
+   */
+  plaintext_auth: boolean;
 }
 
 /** Per-phase deadlines in milliseconds. */

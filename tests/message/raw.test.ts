@@ -112,7 +112,7 @@ describe("raw messages from files", () => {
     const header = "From: a@x.org\nTo: b@y.org\nSubject: big\nMessage-ID: <big@x.org>\n\n";
     const line = "y".repeat(98) + "é\n"; // 101 bytes, LF only
     const block = enc(line.repeat(10_000)); // ~1 MB
-    const longLine = "z".repeat(1500) + "\r\n";
+    const longLine = "z".repeat(998) + "\r\n"; // the longest line RFC 5322 allows
     const fh = await open(f, "w");
     let bytes = 0;
     let lfs = 0;
@@ -138,7 +138,7 @@ describe("raw messages from files", () => {
     assert.equal(msg.scan.size, bytes + lfs);
     assert.equal(msg.scan.has8bit, true);
     assert.equal(msg.scan.smtpUtf8, false);
-    assert.equal(msg.scan.longestLine, 1500);
+    assert.equal(msg.scan.longestLine, 998);
     assert.equal(msg.scan.messageId, "<big@x.org>");
 
     let total = 0;
@@ -158,6 +158,44 @@ describe("raw messages from files", () => {
     assert.equal(bareLf, 0);
     const growth = (peak - start) / 1e6;
     assert.ok(growth < 40, `RSS grew ${growth.toFixed(1)} MB`);
+  });
+
+  it("a line over 998 octets is MESSAGE_INVALID naming its line, found while streaming (a 10 MB line)", async () => {
+    const f = join(dir, "long-line.eml");
+    const fh = await open(f, "w");
+    await fh.write(enc("From: a@x.org\nTo: b@y.org\nSubject: long\n\nok line\n"));
+    const mb = new Uint8Array(1024 * 1024).fill(0x78);
+    for (let i = 0; i < 10; i++) await fh.write(mb);
+    await fh.write(enc("\n"));
+    await fh.close();
+    await assert.rejects(openRawMessage(f), invalid(/line 6 is longer than 998 octets \(RFC 5322 §2\.1\.1, RFC 5321 §4\.5\.3\.1\.6\)/));
+    // The scanner stops inside the first chunk that passes the limit: it never reads the rest.
+    const s = new RawScanner("x.eml");
+    s.push(enc("Subject: a\n\n"));
+    let pushed = 0;
+    assert.throws(() => {
+      for (let i = 0; i < 10; i++) {
+        s.push(new Uint8Array(512).fill(0x61));
+        pushed++;
+      }
+    }, invalid(/line 3 is longer than 998 octets/));
+    assert.equal(pushed, 1, "refused in the second 512-byte chunk of the line");
+    // Exactly 998 is fine, in the header too; CR LF are not counted.
+    assert.equal(scan(`Subject: ${"s".repeat(989)}\r\n\r\n${"b".repeat(998)}\r\n`).longestLine, 998);
+    assert.throws(() => scan(`Subject: ${"s".repeat(990)}\r\n\r\nb\r\n`), invalid(/line 1 is longer than 998 octets/));
+  });
+
+  it("stdin is scanned while it is spooled: an endless overlong line stops the read at once", async () => {
+    let pulled = 0;
+    async function* endless() {
+      yield enc("Subject: x\n\n");
+      for (;;) {
+        pulled++;
+        yield new Uint8Array(4096).fill(0x61);
+      }
+    }
+    await assert.rejects(openRawMessage("-", endless()), invalid(/stdin .* line 3 is longer than 998 octets/));
+    assert.equal(pulled, 1, "stopped inside the first chunk that passed the limit");
   });
 
   it("readFileChunks yields fresh buffers of the requested size", async () => {
