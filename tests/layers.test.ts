@@ -37,12 +37,6 @@ const LAYERS: Record<string, number> = {
 
 /** Violations that exist today, each with the reason; the test fails when one disappears. */
 const KNOWN: Record<string, string> = {
-  "upward: lib/config/load.ts -> lib/plan/rules.ts":
-    "plan/rules.ts emits config problems; it belongs in config/ (issue 10 §6, being moved by `config`)",
-  "upward: lib/config/validate.ts -> lib/plan/rules.ts": "the same rules.ts (issue 10 §6)",
-  "folder cycle: config, plan": "the config ↔ plan cycle through plan/rules.ts (issue 10 §6)",
-  "upward: lib/message/address.ts -> lib/plan/address.ts":
-    "message/address.ts imports address rules from plan/ (issue 10 §6, being fixed by `config`)",
   "upward: lib/probe/render.ts -> lib/cli/io.ts":
     "probe/render.ts imports safeText from cli/ instead of lib/text (issue 10 §6, being fixed by `net`)",
   "folder cycle: cli, probe": "the cli ↔ probe cycle through probe/render.ts (issue 10 §6)",
