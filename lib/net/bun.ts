@@ -24,10 +24,10 @@ import {
   closedError,
   connectError,
   errorText,
-  hostnameMatches,
   injectionError,
   type TlsContext,
 } from "./tls-errors.ts";
+import { certificateCovers } from "./names.ts";
 import { peerCertificateFromDer } from "./x509.ts";
 
 /** The narrow part of Bun's socket API used here (Bun's own types are not loaded under Deno). */
@@ -258,7 +258,7 @@ class BunConn implements Conn {
       let authorizationError: string | null = authorized
         ? null
         : (authErr ? errorText(authErr).code || errorText(authErr).message : "certificate verify failed");
-      if (authorized && (!leaf || !hostnameMatches(name, leaf.subjectAltNames))) {
+      if (authorized && (!leaf || !certificateCovers(name, leaf.sans))) {
         authorized = false;
         authorizationError = "ERR_TLS_CERT_ALTNAME_INVALID";
       }

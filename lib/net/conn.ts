@@ -20,6 +20,7 @@
  * - An option the adapter cannot honour (e.g. `pins` where the peer certificate is invisible)
  *   rejects BEFORE any handshake, with a NetError whose hint names an adapter that can.
  */
+import type { SanEntry } from "./names.ts";
 export { NetError } from "./tls-errors.ts";
 export type { NetErrorCode, NetPhase } from "./tls-errors.ts";
 
@@ -65,8 +66,10 @@ export interface PeerCertificate {
   /** Distinguished name, e.g. `CN=localhost`. */
   subject: string;
   issuer: string;
-  /** Subject alternative names as `DNS:x` / `IP Address:y` entries. */
+  /** Subject alternative names as `DNS:x` / `IP Address:y` text, for people (names.ts sanText). */
   subjectAltNames: string[];
+  /** The same entries typed, from the DER: what every name decision uses (names.ts). */
+  sans: SanEntry[];
   /** ISO-8601 validity bounds. */
   validFrom: string;
   validTo: string;

@@ -9,7 +9,6 @@
  * }
  * ```
  */
-import { isIP } from "node:net";
 import type { PeerCertificate, TlsFacts, TlsOptions } from "./conn.ts";
 
 /** Contract codes this layer produces, plus `CONNECTION_CLOSED` (write on a closed connection;
@@ -377,36 +376,4 @@ export function checkSession(facts: TlsFacts, opts: TlsOptions, ctx: TlsContext)
     }
   }
   return checkPins(opts.pins, facts);
-}
-
-/** RFC 6125 name check against subjectAltNames only (no CN fallback): DNS names with a
- * left-most-label wildcard, and IP literals (v4 and v6, compared after normalisation). */
-export function hostnameMatches(name: string, subjectAltNames: readonly string[]): boolean {
-  const bare = name.replace(/^\[|\]$/g, "");
-  if (isIP(bare)) {
-    const want = normaliseIp(bare);
-    return subjectAltNames.some((s) =>
-      /^IP( Address)?:/i.test(s) && normaliseIp(s.replace(/^IP( Address)?:/i, "")) === want
-    );
-  }
-  const host = bare.toLowerCase().replace(/\.$/, "");
-  return subjectAltNames.some((s) => {
-    if (!/^DNS:/i.test(s)) return false;
-    const pat = s.slice(4).toLowerCase().replace(/\.$/, "");
-    if (pat === host) return true;
-    if (!pat.startsWith("*.")) return false;
-    const suffix = pat.slice(1); // ".example.com"
-    const label = host.slice(0, host.length - suffix.length);
-    return host.endsWith(suffix) && label.length > 0 && !label.includes(".") && suffix.split(".").length > 2;
-  });
-}
-
-function normaliseIp(ip: string): string {
-  const v = ip.trim();
-  if (isIP(v) === 4) return v;
-  try {
-    return new URL(`http://[${v}]/`).hostname;
-  } catch {
-    return v.toLowerCase();
-  }
 }

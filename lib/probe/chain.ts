@@ -11,7 +11,8 @@
  * @module
  */
 import { X509Certificate } from "node:crypto";
-import { hostnameMatches } from "../net/tls-errors.ts";
+import { certificateCovers } from "../net/names.ts";
+import { subjectAltNamesFromDer } from "../net/x509.ts";
 import { peerCertificateFromDer, pemToDer } from "../net/x509.ts";
 import type { CertInfo, ChainProblem, TrustResult } from "./types.ts";
 
@@ -94,6 +95,7 @@ export interface ChainAnalysis {
 export function analyseChain(ders: Uint8Array[], ctx: ChainContext): ChainAnalysis {
   const chain = ders.map((d) => certInfo(d, ctx.now));
   const leaf = chain[0];
+  const leafSans = ders[0] ? subjectAltNamesFromDer(ders[0]) : [];
   const t = ctx.now.getTime();
   const outOfDate = chain.find((c) => Date.parse(c.validTo) < t || Date.parse(c.validFrom) > t) ?? null;
   const anchors = ctx.ca ? pemToDer(ctx.ca.pem) : [];
@@ -124,7 +126,7 @@ export function analyseChain(ders: Uint8Array[], ctx: ChainContext): ChainAnalys
   return {
     chain,
     pin: leaf?.spkiPin ?? null,
-    name: { checked: ctx.name, matches: leaf ? hostnameMatches(ctx.name, leaf.subjectAltNames) : false },
+    name: { checked: ctx.name, matches: leaf ? certificateCovers(ctx.name, leafSans) : false },
     trust: {
       system: {
         trusted: systemTrusted,

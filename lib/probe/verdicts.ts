@@ -139,7 +139,7 @@ export function portFindings(p: PortProbe, ctx: VerdictContext): Finding[] {
       out.push({ code: "CERT_SYSTEM_UNTRUSTED", severity: "info", port, message: `The certificate of port ${port} is trusted through ${tls.trust.ca.file} only, not by the system trust store.`, fix: "Keep security.ca in the relay (the suggested relay has it)." });
     }
     if (leaf && !tls.name.matches) {
-      const dns = leaf.subjectAltNames.filter((s) => /^DNS:/i.test(s)).map((s) => s.slice(4));
+      const dns = leaf.subjectAltNames.filter((s) => /^DNS:[A-Za-z0-9*]/i.test(s)).map((s) => s.slice(4)); // quoted (hostile) names are never suggested
       add(
         "CERT_HOSTNAME_MISMATCH",
         trustSeverity,

@@ -63,7 +63,7 @@ export function suggestRelay(i: SuggestInput): Suggestion | null {
     const selfSigned = tls.chainProblem === "self-signed";
     if (i.caValue && i.anchoredInCa) L.push(`      ca: ${scalar(i.caValue)}`);
     if (!tls.name.matches && leaf && !selfSigned) {
-      const dns = leaf.subjectAltNames.filter((s) => /^DNS:/i.test(s)).map((s) => s.slice(4));
+      const dns = leaf.subjectAltNames.filter((s) => /^DNS:[A-Za-z0-9*]/i.test(s)).map((s) => s.slice(4)); // quoted (hostile) names are never suggested
       if (dns.length) L.push(`      server_name: ${scalar(dns[0])}   # the certificate does not cover ${tls.name.checked}; it covers ${dns.join(", ")}: make sure this is the server you mean`);
     } else if (i.relay?.server_name && tls.name.matches) {
       L.push(`      server_name: ${scalar(i.relay.server_name)}`);
