@@ -37,7 +37,6 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 /** The reference name in comparable form, or null when it is not a usable DNS name. */
 function referenceDns(name: string): string | null {
   let n = name.endsWith(".") ? name.slice(0, -1) : name;
-  // deno-lint-ignore no-control-regex
   if (/[^\x21-\x7e]/.test(n)) n = domainToASCII(n); // U-labels → A-labels ("" when invalid)
   n = n.toLowerCase();
   if (!n) return null;

@@ -12,7 +12,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { errorText } from "../net/tls-errors.ts";
+import { errorText } from "../net/errors.ts";
 
 /** What to offer. */
 export interface HandshakeOptions {

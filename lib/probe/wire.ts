@@ -11,7 +11,7 @@
  * @module
  */
 import * as net from "node:net";
-import { connectError } from "../net/tls-errors.ts";
+import { connectError } from "../net/classify.ts";
 import { type Reply, ReplyParser } from "../smtp/reply.ts";
 import { SmtpError } from "../smtp/errors.ts";
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Adapter, AdapterName, Conn, TlsOptions } from "../../lib/net/conn.ts";
 import { availableAdapters, loadAdapter } from "../../lib/net/detect.ts";
-import { NetError } from "../../lib/net/tls-errors.ts";
+import { NetError } from "../../lib/net/errors.ts";
 import { makePki, type Pki } from "../support/certs.ts";
 import { freePort, type ServerOptions, startServer, type TestServer } from "./server.ts";
 

@@ -9,7 +9,7 @@ import { isIP } from "node:net";
 import type { Conn } from "../../lib/net/conn.ts";
 import { availableAdapters, loadAdapter } from "../../lib/net/detect.ts";
 import { certificateCovers, sanText } from "../../lib/net/names.ts";
-import { NetError } from "../../lib/net/tls-errors.ts";
+import { NetError } from "../../lib/net/errors.ts";
 import { pemToDer, subjectAltNamesFromDer } from "../../lib/net/x509.ts";
 import { analyseChain } from "../../lib/probe/chain.ts";
 import { makeNamedLeaf, makePki } from "../support/certs.ts";

@@ -3,14 +3,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { PeerCertificate, TlsFacts } from "../../lib/net/conn.ts";
 import { ReadQueue } from "../../lib/net/queue.ts";
-import {
-  checkPins,
-  checkSession,
-  classifyTlsError,
-  connectError,
-  NetError,
-  type TlsContext,
-} from "../../lib/net/tls-errors.ts";
+import { classifyTlsError, connectError, type TlsContext } from "../../lib/net/classify.ts";
+import { NetError } from "../../lib/net/errors.ts";
+import { checkPins, checkSession } from "../../lib/net/verify.ts";
 import { peerCertificateFromDer, pemToDer, spkiPinFromDer, validityFromDer } from "../../lib/net/x509.ts";
 import { makePki } from "../support/certs.ts";
 
