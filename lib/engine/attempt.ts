@@ -6,6 +6,7 @@
 import { hostname } from "node:os";
 import type { AdapterName, Conn } from "../net/conn.ts";
 import { connect } from "../net/detect.ts";
+import { NetError } from "../net/errors.ts";
 import type { TlsFacts as NetTlsFacts } from "../net/conn.ts";
 import { BodyEncoder } from "../smtp/body.ts";
 import { SmtpError } from "../smtp/errors.ts";
@@ -204,7 +205,8 @@ async function drive(
             try {
               await write(conn, action.bytes, relay.timeouts.command_ms, "mail");
             } catch (e) {
-              if (e instanceof SmtpError) throw e;
+              // A TLS alert the server closed with (e.g. "certificate required") is the answer, not a close.
+              if (e instanceof SmtpError || (e instanceof NetError && e.code !== "CONNECTION_CLOSED")) throw e;
               queue.push(...session.closed());
             }
             break;

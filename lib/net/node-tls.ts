@@ -11,7 +11,7 @@ import * as tls from "node:tls";
 import type { Adapter, Capabilities, Conn, ConnectOptions, StartTlsOptions, TlsFacts, TlsOptions } from "./conn.ts";
 import { ReadQueue } from "./queue.ts";
 import { classifyReadError, connectError, type TlsContext } from "./classify.ts";
-import { closedError, errorText } from "./errors.ts";
+import { closedError, errorText, NetError } from "./errors.ts";
 import { upgradeTls, type UpgradeSide } from "./upgrade.ts";
 import { type RawHandshake, trustAnchors } from "./verify.ts";
 
@@ -129,13 +129,20 @@ class NodeConn implements Conn {
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed || this.#sock.destroyed) return Promise.reject(closedError());
+    if (this.#closed || this.#sock.destroyed) return Promise.reject(this.#closedReason());
     return new Promise((resolve, reject) => {
-      this.#sock.write(
-        bytes,
-        (err) => (err ? reject(Object.assign(closedError(), { cause: err })) : resolve()),
-      );
+      this.#sock.write(bytes, (err) => {
+        if (!err) return resolve();
+        const alert = this.#queue.pendingError;
+        reject(alert instanceof NetError ? alert : Object.assign(closedError(), { cause: err }));
+      });
     });
+  }
+
+  /** Why writing is impossible: the TLS alert the server closed with (X4), else "closed". */
+  #closedReason(): Error {
+    const e = this.#queue.pendingError;
+    return e instanceof NetError ? e : closedError();
   }
 
   close(): void {

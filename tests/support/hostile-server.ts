@@ -120,6 +120,11 @@ export interface ServerTls {
   cert?: string;
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
+  /** Pipe the TLS bytes to this loopback port (e.g. an `openssl s_server`, see
+   * openssl-server.ts) instead of the internal node:tls server; nothing after TLS is recorded. */
+  upstreamPort?: number;
+  /** OpenSSL cipher list for TLS ≤ 1.2 (e.g. `AES128-SHA`: static RSA only; needs an RSA key). */
+  ciphers?: string;
   /** Require a client certificate signed by `ca` (default: the test PKI's clientCa). */
   requireClientCert?: boolean | { ca: string };
 }
@@ -365,6 +370,7 @@ function serverTlsOptions(t: ServerTls = {}): tls.TlsOptions {
   const o: tls.TlsOptions = { key: t.key ?? pick[id].key, cert: t.cert ?? pick[id].cert };
   if (t.minVersion) o.minVersion = t.minVersion;
   if (t.maxVersion) o.maxVersion = t.maxVersion;
+  if (t.ciphers) o.ciphers = t.ciphers;
   if (t.requireClientCert) {
     o.requestCert = true;
     o.rejectUnauthorized = true;
@@ -751,7 +757,7 @@ class Session {
       return;
     }
     this.front = "piped";
-    const up = (this.up = net.connect(this.ctx.tlsPort, "127.0.0.1"));
+    const up = (this.up = net.connect(this.ctx.scenario.tls?.upstreamPort ?? this.ctx.tlsPort, "127.0.0.1"));
     this.ctx.track(up);
     up.setNoDelay(true);
     // Registered on connect: the handshake needs round trips through `up`, so the internal
