@@ -45,7 +45,7 @@ type Kind =
 // Order matters: the first match wins.
 const PATTERNS: [RegExp, Kind][] = [
   [
-    /WRONG_VERSION_NUMBER|wrong version number|InvalidContentType|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|UNKNOWN_PROTOCOL/i,
+    /WRONG_VERSION_NUMBER|wrong version number|InvalidContentType|CorruptMessage|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|UNKNOWN_PROTOCOL/i,
     "mode",
   ],
   [
@@ -229,6 +229,18 @@ export function classifyReadError(err: unknown, ctx: TlsContext, firstRead = fal
     return null;
   }
   return classifyTlsError(err, ctx);
+}
+
+/**
+ * The kind of a TLS failure by the runtime's text alone (no context): the pattern table above.
+ *
+ * @example
+ * tlsFailureKind({ code: "ERR_SSL_WRONG_VERSION_NUMBER" }); // "mode"
+ */
+export function tlsFailureKind(err: unknown): Exclude<Kind, "ambiguous"> | null {
+  const { code, message } = errorText(err);
+  const kind = PATTERNS.find(([re]) => re.test(`${code} ${message}`))?.[1] ?? null;
+  return kind === "ambiguous" ? "untrusted" : kind;
 }
 
 /** True for a connection reset / broken pipe in any runtime's spelling. */

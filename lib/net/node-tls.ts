@@ -9,6 +9,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Adapter, Capabilities, Conn, ConnectOptions, StartTlsOptions, TlsFacts, TlsOptions } from "./conn.ts";
+import { peerDer } from "./peer-chain.ts";
 import { ReadQueue } from "./queue.ts";
 import { classifyReadError, connectError, type TlsContext } from "./classify.ts";
 import { closedError, errorText, NetError } from "./errors.ts";
@@ -51,22 +52,6 @@ async function connectTcp(host: string, port: number, signal?: AbortSignal): Pro
   });
   sock.setNoDelay(true);
   return sock;
-}
-
-/** DER of the peer chain from `getPeerCertificate(true)`, leaf first, each certificate once. */
-function peerDer(sock: tls.TLSSocket): Uint8Array[] | null {
-  let cert = sock.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-  if (!cert || !(cert as { raw?: unknown }).raw) return null;
-  const out: Uint8Array[] = [];
-  const seen = new Set<string>();
-  while (cert && cert.raw && out.length < 16) {
-    const fp = cert.fingerprint256 ?? String(out.length);
-    if (seen.has(fp)) break;
-    seen.add(fp);
-    out.push(new Uint8Array(cert.raw.buffer, cert.raw.byteOffset, cert.raw.byteLength).slice());
-    cert = cert.issuerCertificate;
-  }
-  return out;
 }
 
 class NodeConn implements Conn {

@@ -106,7 +106,10 @@ export function analyseChain(ders: Uint8Array[], ctx: ChainContext): ChainAnalys
   const trustedSomewhere = ctx.systemTrusted || anchoredInCa;
   if (leaf && outOfDate) chainProblem = Date.parse(outOfDate.validFrom) > t ? "not-yet-valid" : "expired";
   else if (leaf?.selfSigned && chain.length === 1 && !trustedSomewhere) chainProblem = "self-signed";
-  else if (leaf && !trustedSomewhere && chain.length === 1 && !leaf.selfSigned && !anchorSubjects.has(leaf.issuer)) {
+  // Only the leaf, issuer unknown: without `ca` the chain alone cannot tell a private root from a
+  // missing intermediate ("untrusted", worded as both); judged against a `ca` that does not hold
+  // the issuer, the server must be leaving out the intermediate.
+  else if (leaf && !trustedSomewhere && chain.length === 1 && !leaf.selfSigned && ctx.ca && !anchorSubjects.has(leaf.issuer)) {
     chainProblem = "missing-intermediate";
   } else if (leaf && !trustedSomewhere) chainProblem = "untrusted";
 

@@ -127,6 +127,13 @@ export function portFindings(p: PortProbe, ctx: VerdictContext): Finding[] {
           `The certificate of port ${port} does not chain to the CA in ${relay?.ca ? `${named}'s security.ca (${relay.ca})` : tls.trust.ca.file}: ${tls.trust.ca.reason}. Sending fails with CERT_UNTRUSTED.`,
           `Point security.ca at the CA that issued the server's chain (top issuer: "${top}").`,
         );
+      } else if (tls.chain.length === 1) {
+        add(
+          "CERT_UNTRUSTED",
+          trustSeverity,
+          `The certificate of port ${port} (issuer "${leaf.issuer}") is not trusted by the system store: either "${leaf.issuer}" is a private CA (give it with --ca / security.ca) or the server leaves out a missing intermediate certificate. Sending fails with CERT_UNTRUSTED.`,
+          `If "${leaf.issuer}" is your private CA, probe again with --ca FILE and set security.ca: FILE; otherwise the server must send its full chain (its certificate followed by the intermediate).`,
+        );
       } else {
         add(
           "CERT_UNTRUSTED",

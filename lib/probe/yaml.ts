@@ -80,7 +80,7 @@ export function suggestRelay(i: SuggestInput): Suggestion | null {
     if (tls.chainProblem === "expired") L.push(`      # the certificate expired on ${(leaf?.validTo ?? "").slice(0, 10)}: sending fails with CERT_EXPIRED until the server renews it`);
     if (tls.chainProblem === "not-yet-valid") L.push("      # the certificate is not valid yet: sending fails with CERT_EXPIRED until its start date (check the clocks)");
     if (tls.chainProblem === "missing-intermediate") L.push("      # the server leaves out its intermediate certificate: add it to a ca: file until the server is fixed");
-    if (tls.chainProblem === "untrusted" && !i.caValue) L.push(`      # ca: ./ca.pem   # the CA that issued "${tls.chain[tls.chain.length - 1]?.issuer}" (not in the system trust store)`);
+    if (tls.chainProblem === "untrusted" && !i.caValue) L.push(`      # ca: ./ca.pem   # the CA that issued "${tls.chain[tls.chain.length - 1]?.issuer}" (not in the system trust store${tls.chain.length === 1 ? "; or the server leaves out its intermediate" : ""})`);
     if (tls.chainProblem === "untrusted" && i.caValue) L.push(`      # ca: ./ca.pem   # ${i.caValue} does not vouch for this server: point ca at the CA that issued "${tls.chain[tls.chain.length - 1]?.issuer}"`);
   }
   const offered = r.service?.auth ?? [];
