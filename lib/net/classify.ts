@@ -26,8 +26,6 @@ export interface TlsContext {
   clientCert: boolean;
   /** Peer chain when the adapter could see it (used to classify expiry and describe the peer). */
   peerChain?: PeerCertificate[] | null;
-  /** The server sent a CertificateRequest in the handshake (null: the adapter cannot tell). */
-  certificateRequested?: boolean | null;
   now?: Date;
 }
 
@@ -212,22 +210,16 @@ export function classifyTlsError(err: unknown, ctx: TlsContext): NetError {
 }
 
 /**
- * An error (or an end of stream) on an established TLS session, as the reader sees it: null for
- * a plain reset / EOF (the session names the phase), a NetError for a TLS alert. A close right
- * after a handshake in which the server asked for a certificate and got none is the TLS 1.3
- * "certificate required" refusal (the alert itself is not always surfaced).
+ * An error on an established TLS session, as the reader sees it: null for a plain reset / EOF
+ * (the session names the phase), a NetError for a TLS alert (e.g. TLS 1.3 "certificate
+ * required", threats X4). No adapter can tell whether the server sent a CertificateRequest, so a
+ * bare close after the handshake stays a close.
  *
  * @example
  * classifyReadError({ code: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED" }, ctx)?.code; // "TLS_HANDSHAKE_FAILED"
  */
-export function classifyReadError(err: unknown, ctx: TlsContext, firstRead = false): NetError | null {
-  if (err == null || RESET.test(`${errorText(err).code} ${errorText(err).message}`)) {
-    if (firstRead && ctx.certificateRequested && !ctx.clientCert) {
-      const [message, hint] = clientCertWords(ctx);
-      return new NetError("TLS_HANDSHAKE_FAILED", message, { phase: "tls", hint, detail: "closed after a CertificateRequest" });
-    }
-    return null;
-  }
+export function classifyReadError(err: unknown, ctx: TlsContext): NetError | null {
+  if (err == null || isReset(err)) return null;
   return classifyTlsError(err, ctx);
 }
 

@@ -210,7 +210,8 @@ describe("probe against loopback servers", () => {
   });
 
   test("a slow plaintext greeting that meets the ClientHello: recognised, the port re-opened in plaintext", async () => {
-    await withServer({ greeting: { reply: "220 slow.example ESMTP", delayMs: 1000 } }, async (port) => {
+    // Greets only after the probe's ClientHello arrived: slower than any greeting wait, by an event.
+    await withServer({ greeting: { reply: "220 slow.example ESMTP", afterClientBytes: true } }, async (port) => {
       const { report } = await probeJson([`127.0.0.1:${port}`, "--ca", pki.root.cert.path]);
       const p = report.ports[0];
       assert.equal(p.mode, "plaintext");

@@ -74,6 +74,10 @@ export interface Reply {
   raw?: string | Uint8Array;
   /** Wait this long before writing. */
   delayMs?: number;
+  /** Greeting only, on the server's FIRST connection only: write it once the client has sent
+   * something (e.g. a TLS ClientHello), a "slow" greeting ordered by an event, not a delay;
+   * later connections are greeted at once. */
+  afterClientBytes?: boolean;
   /** Write the bytes in segments of `bytes` with `delayMs` between them (slowloris: 1 / 1000). */
   segment?: { bytes: number; delayMs: number };
   /**
@@ -582,6 +586,10 @@ class Input {
     this.#wake = null;
     w?.();
   }
+  /** Resolves once any byte is buffered, or at EOF. */
+  async any(): Promise<void> {
+    await this.#until(() => (this.buf.length > 0 ? 0 : null));
+  }
   take(): Buffer {
     const b = this.buf;
     this.buf = Buffer.alloc(0);
@@ -944,6 +952,7 @@ class Session {
       : typeof g === "string" || Array.isArray(g)
       ? { reply: g }
       : g;
+    if (greet.afterClientBytes && this.conn.id === 1) await this.input.any();
     if (!(await this.emit(greet, [`220 ${this.host} ESMTP hostile`]))) return;
 
     for (;;) {
