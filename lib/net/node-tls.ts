@@ -10,8 +10,9 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Adapter, Capabilities, Conn, ConnectOptions, StartTlsOptions, TlsFacts, TlsOptions } from "./conn.ts";
 import { peerDer } from "./peer-chain.ts";
+import { connectTcp } from "./tcp.ts";
 import { ReadQueue } from "./queue.ts";
-import { classifyReadError, connectError, type TlsContext } from "./classify.ts";
+import { classifyReadError, type TlsContext } from "./classify.ts";
 import { closedError, errorText, NetError } from "./errors.ts";
 import { upgradeTls, type UpgradeSide } from "./upgrade.ts";
 import { type RawHandshake, trustAnchors } from "./verify.ts";
@@ -30,28 +31,6 @@ function onAbort(signal: AbortSignal | undefined, fn: () => void): () => void {
   if (!signal) return () => {};
   signal.addEventListener("abort", fn, { once: true });
   return () => signal.removeEventListener("abort", fn);
-}
-
-async function connectTcp(host: string, port: number, signal?: AbortSignal): Promise<net.Socket> {
-  signal?.throwIfAborted();
-  const sock = net.connect({ host, port });
-  await new Promise<void>((resolve, reject) => {
-    const off = onAbort(signal, () => {
-      sock.destroy();
-      reject(signal!.reason);
-    });
-    sock.once("connect", () => {
-      off();
-      resolve();
-    });
-    sock.once("error", (e) => {
-      off();
-      sock.destroy();
-      reject(connectError(e, host, port));
-    });
-  });
-  sock.setNoDelay(true);
-  return sock;
 }
 
 class NodeConn implements Conn {
