@@ -5,7 +5,8 @@
  * Re-exports only: no logic here, and nothing in lib/net imports this file (no cycle).
  *
  * ```ts
- * import { NetError } from "./tls-errors.ts"; // same class as errors.ts NetError
+ * // lib/engine/errors.ts: `NetError` imported from here is the very class errors.ts defines
+ * e instanceof NetError;
  * ```
  */
 export { closedError, errorText, injectionError, NetError, type NetErrorCode, type NetPhase, unsupported } from "./errors.ts";
