@@ -40,8 +40,6 @@ const KNOWN: Record<string, string> = {
   "upward: lib/probe/render.ts -> lib/cli/io.ts":
     "probe/render.ts imports safeText from cli/ instead of lib/text (issue 10 §6, being fixed by `net`)",
   "folder cycle: cli, probe": "the cli ↔ probe cycle through probe/render.ts (issue 10 §6)",
-  "file cycle: lib/net/conn.ts, lib/net/tls-errors.ts":
-    "conn.ts and tls-errors.ts import each other; tls-errors.ts is being split (issue 10 §6, `net`)",
 };
 
 const root = fileURLToPath(new URL("../", import.meta.url));

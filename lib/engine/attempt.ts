@@ -3,10 +3,11 @@
  * session — write what it says, read with the deadline of the phase it is in, upgrade when it
  * asks, stream the body — until it is done or fails. The session decides; this file only moves bytes.
  */
-import { hostname } from "node:os";
 import type { AdapterName, Conn } from "../net/conn.ts";
 import { connect } from "../net/detect.ts";
+import { defaultHelo } from "../net/helo.ts";
 import { answersTls } from "../net/answers-tls.ts";
+import { NetError } from "../net/errors.ts";
 import type { TlsFacts as NetTlsFacts } from "../net/conn.ts";
 import { BodyEncoder } from "../smtp/body.ts";
 import { type Phase, SmtpError } from "../smtp/errors.ts";
@@ -112,20 +113,6 @@ async function write(conn: Conn, bytes: Uint8Array, ms: number, phase: Phase): P
     const knob = phase === "data" ? "timeouts.data" : "timeouts.command";
     throw new SmtpError({ code: "TIMEOUT", phase, temporary: true, message: `The server did not take our data within ${ms / 1000}s.`, hint: `the server or the network stalled; raise ${knob} for slow links` });
   }
-}
-
-/**
- * A safe EHLO name: this host's name when it is a dotted host name, else `localhost` — also when
- * the runtime may not ask (Deno without `--allow-sys=hostname`): a relay that cares sets `helo:`.
- */
-function defaultHelo(): string {
-  let h: string;
-  try {
-    h = hostname();
-  } catch {
-    return "localhost";
-  }
-  return /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(h) ? h : "localhost";
 }
 
 function summarise(f: NetTlsFacts): TlsSummary {
@@ -245,7 +232,8 @@ async function drive(
             try {
               await write(conn, action.bytes, relay.timeouts.command_ms, session.phase);
             } catch (e) {
-              if (e instanceof SmtpError) throw e;
+              // A TLS alert the server closed with (e.g. "certificate required") is the answer, not a close.
+              if (e instanceof SmtpError || (e instanceof NetError && e.code !== "CONNECTION_CLOSED")) throw e;
               queue.push(...session.closed());
             }
             break;

@@ -1,5 +1,5 @@
 /** Every failure the engine meets → the contract's `error` object, with a hint that says what to do. */
-import { NetError } from "../net/tls-errors.ts";
+import { NetError } from "../net/errors.ts";
 import { type Phase, SmtpError } from "../smtp/errors.ts";
 import { MailplanError } from "../codes.ts";
 import { permissionError } from "../permission.ts";

@@ -4,31 +4,17 @@
  * Measured pitfalls it handles (runtimes.md): `minVersion` must be a NUMBER; a `handshake`
  * handler is required to see why verification failed; after `upgradeTLS` the old handlers keep
  * receiving ciphertext, so each handler set carries a generation and stale ones are ignored;
- * `checkServerIdentity` is ignored by Bun, so the hostname is checked here against the leaf.
- * Bun exposes the leaf certificate only: `peerChain` has one element.
+ * `checkServerIdentity` is ignored by Bun. This file only connects, upgrades and reports raw
+ * facts; the shared upgrade (upgrade.ts) decides trust, names (from the leaf's DER), version
+ * and pins. Bun exposes the leaf certificate only: `peerChain` has one element.
  */
 import { isIP } from "node:net";
-import type {
-  Adapter,
-  Capabilities,
-  Conn,
-  ConnectOptions,
-  StartTlsOptions,
-  TlsFacts,
-  TlsOptions,
-} from "./conn.ts";
+import type { Adapter, Capabilities, Conn, ConnectOptions, StartTlsOptions, TlsFacts, TlsOptions } from "./conn.ts";
 import { ReadQueue } from "./queue.ts";
-import {
-  checkSession,
-  classifyTlsError,
-  closedError,
-  connectError,
-  errorText,
-  hostnameMatches,
-  injectionError,
-  type TlsContext,
-} from "./tls-errors.ts";
-import { peerCertificateFromDer } from "./x509.ts";
+import { classifyReadError, connectError, type TlsContext } from "./classify.ts";
+import { closedError, errorText, NetError } from "./errors.ts";
+import { upgradeTls, type UpgradeSide } from "./upgrade.ts";
+import { type RawHandshake, trustAnchors } from "./verify.ts";
 
 /** The narrow part of Bun's socket API used here (Bun's own types are not loaded under Deno). */
 interface BunSocket {
@@ -71,8 +57,6 @@ const capabilities: Capabilities = {
   clientCertStartTls: true,
   serverNameWithClientCert: true,
 };
-
-const RESET = /ECONNRESET|EPIPE|ECONNABORTED|connection reset|broken pipe/i;
 
 class BunConn implements Conn {
   readonly adapter = "bun" as const;
@@ -125,9 +109,11 @@ class BunConn implements Conn {
           const hs = this.#hs;
           this.#hs = null;
           hs.reject(e);
-        } else if (this.#ctx && !RESET.test(`${errorText(e).code} ${errorText(e).message}`)) {
-          this.#queue.fail(classifyTlsError(e, this.#ctx));
-        } else this.#queue.end();
+        } else {
+          const failure = this.#ctx ? classifyReadError(e, this.#ctx) : null;
+          if (failure) this.#queue.fail(failure);
+          else this.#queue.end();
+        }
       },
       handshake: (_s, success, err) => {
         if (!live() || !this.#hs) return;
@@ -170,12 +156,18 @@ class BunConn implements Conn {
   async write(bytes: Uint8Array): Promise<void> {
     let rest = bytes;
     while (rest.length > 0) {
-      if (this.#closed) throw closedError();
+      if (this.#closed) throw this.#closedReason();
       const n = this.#sock.write(rest);
-      if (n < 0) throw closedError();
+      if (n < 0) throw this.#closedReason();
       rest = rest.subarray(n);
       if (rest.length > 0) await new Promise<void>((r) => this.#drain.push(r));
     }
+  }
+
+  /** Why writing is impossible: the TLS alert the server closed with (X4), else "closed". */
+  #closedReason(): Error {
+    const e = this.#queue.pendingError;
+    return e instanceof NetError ? e : closedError();
   }
 
   close(): void {
@@ -203,28 +195,39 @@ class BunConn implements Conn {
   }
 
   async upgrade(opts: TlsOptions, mode: "implicit" | "starttls", signal?: AbortSignal): Promise<TlsFacts> {
-    if (this.tls) throw new Error("startTls: the connection is already TLS");
-    if (this.#closed) throw closedError();
-    if (this.bufferedBytes > 0) {
-      const n = this.bufferedBytes;
-      this.#abort();
-      throw injectionError(n);
-    }
-    const name = opts.serverName ?? this.#host;
-    const ctx: TlsContext = {
+    const side: UpgradeSide = {
+      adapter: "bun",
       host: this.#host,
       port: this.#port,
-      mode,
-      name,
-      minVersion: opts.minVersion,
-      clientCert: !!opts.clientCert,
+      isTls: this.tls !== null,
+      closed: this.#closed,
+      bufferedBytes: this.bufferedBytes,
+      handshake: (o, ctx, sig) => this.#handshake(o, ctx, mode, sig),
+      abort: () => {
+        this.#hs = null;
+        this.#abort();
+      },
     };
+    const { facts, ctx } = await upgradeTls(side, opts, mode, signal);
+    this.#ctx = ctx;
+    this.tls = facts;
+    return facts;
+  }
+
+  /** The runtime handshake: `upgradeTLS`, then the raw facts (leaf DER only: Bun shows no more). */
+  async #handshake(
+    opts: TlsOptions,
+    ctx: TlsContext,
+    mode: "implicit" | "starttls",
+    signal?: AbortSignal,
+  ): Promise<RawHandshake> {
     const tlsOptions: Record<string, unknown> = {
       rejectUnauthorized: false,
       minVersion: opts.minVersion === "1.3" ? 0x0304 : 0x0303,
     };
-    if (!isIP(name)) tlsOptions.serverName = name;
-    if (opts.ca !== undefined) tlsOptions.ca = opts.ca;
+    if (!isIP(ctx.name)) tlsOptions.serverName = ctx.name;
+    const ca = trustAnchors(opts.ca);
+    if (ca !== undefined) tlsOptions.ca = ca;
     if (opts.clientCert) {
       tlsOptions.cert = opts.clientCert.cert;
       tlsOptions.key = opts.clientCert.key;
@@ -233,7 +236,6 @@ class BunConn implements Conn {
     this.#queue = new ReadQueue((pause) => (pause ? this.#sock?.pause() : this.#sock?.resume()));
     let off = () => {};
     try {
-      signal?.throwIfAborted();
       const handshake = new Promise<void>((resolve, reject) => {
         this.#hs = { resolve, reject };
         if (signal) {
@@ -244,43 +246,20 @@ class BunConn implements Conn {
       });
       const [, t] = this.#sock.upgradeTLS({ tls: tlsOptions, socket: this.handlers() });
       this.#sock = t;
-      try {
-        await handshake;
-      } catch (e) {
-        if (e === signal?.reason) throw e;
-        throw classifyTlsError(e, ctx);
-      }
+      await handshake;
       const x = t.getPeerX509Certificate();
-      const chain = x?.raw ? [peerCertificateFromDer(new Uint8Array(x.raw))] : null;
-      const leaf = chain?.[0];
-      let authorized = t.authorized === true;
       const authErr = t.getAuthorizationError();
-      let authorizationError: string | null = authorized
-        ? null
-        : (authErr ? errorText(authErr).code || errorText(authErr).message : "certificate verify failed");
-      if (authorized && (!leaf || !hostnameMatches(name, leaf.subjectAltNames))) {
-        authorized = false;
-        authorizationError = "ERR_TLS_CERT_ALTNAME_INVALID";
-      }
       const cipher = t.getCipher();
-      const facts: TlsFacts = {
+      return {
         adapter: "bun",
+        mode,
         version: t.getTLSVersion() || null,
         cipher: cipher?.standardName || cipher?.name || null,
-        authorized,
-        authorizationError,
-        peerChain: chain,
-        mode,
+        chainTrusted: t.authorized === true,
+        chainError: t.authorized === true ? null : (authErr ? errorText(authErr).code || errorText(authErr).message : null),
+        peerDer: x?.raw ? [new Uint8Array(x.raw)] : null,
+        namesCheckedByRuntime: false,
       };
-      const failure = checkSession(facts, opts, { ...ctx, peerChain: chain });
-      if (failure) throw failure;
-      this.#ctx = { ...ctx, peerChain: chain };
-      this.tls = facts;
-      return facts;
-    } catch (e) {
-      this.#hs = null;
-      this.#abort();
-      throw e;
     } finally {
       off();
     }

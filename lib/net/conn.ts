@@ -20,16 +20,17 @@
  * - An option the adapter cannot honour (e.g. `pins` where the peer certificate is invisible)
  *   rejects BEFORE any handshake, with a NetError whose hint names an adapter that can.
  */
-export { NetError } from "./tls-errors.ts";
-export type { NetErrorCode, NetPhase } from "./tls-errors.ts";
+import type { SanEntry } from "./names.ts";
+export { NetError } from "./errors.ts";
+export type { NetErrorCode, NetPhase } from "./errors.ts";
 
 /** Adapter names, selectable with `connect({ adapter })`. */
 export type AdapterName = "bun" | "node-tls" | "deno";
 
 /** TLS client options shared by implicit TLS (`connect({ tls })`) and `startTls`. */
 export interface TlsOptions {
-  /** Extra trust anchors, PEM text (one or more certificates). Replaces nothing on Deno native
-   * (it adds to the defaults there); on Bun and node:tls it replaces the default roots. */
+  /** Extra trust anchors, PEM text (one or more certificates). ADDED to the runtime's default
+   * roots on every adapter, never replacing them (verify.ts `trustAnchors`; README `.security.ca`). */
   ca?: string | string[];
   /** SNI and the name checked against the certificate (default: the host dialled). */
   serverName?: string;
@@ -65,8 +66,10 @@ export interface PeerCertificate {
   /** Distinguished name, e.g. `CN=localhost`. */
   subject: string;
   issuer: string;
-  /** Subject alternative names as `DNS:x` / `IP Address:y` entries. */
+  /** Subject alternative names as `DNS:x` / `IP Address:y` text, for people (names.ts sanText). */
   subjectAltNames: string[];
+  /** The same entries typed, from the DER: what every name decision uses (names.ts). */
+  sans: SanEntry[];
   /** ISO-8601 validity bounds. */
   validFrom: string;
   validTo: string;

@@ -5,26 +5,14 @@
  * version, cipher and peer certificate are reported as null. Options it cannot honour
  * (`pins`, `minVersion: "1.3"`, `verify: false`, a client certificate after STARTTLS) are refused
  * before any handshake with a NetError naming the node-tls adapter. Selectable by name only.
+ * The skeleton (refusals, injection check, classification) is the shared upgrade (upgrade.ts);
+ * `caCerts` adds to Deno's roots, which is the `security.ca` rule on every adapter.
  */
-import type {
-  Adapter,
-  Capabilities,
-  Conn,
-  ConnectOptions,
-  StartTlsOptions,
-  TlsFacts,
-  TlsOptions,
-} from "./conn.ts";
-import {
-  classifyTlsError,
-  closedError,
-  connectError,
-  errorText,
-  injectionError,
-  type NetError,
-  type TlsContext,
-  unsupported,
-} from "./tls-errors.ts";
+import type { Adapter, Capabilities, Conn, ConnectOptions, StartTlsOptions, TlsFacts, TlsOptions } from "./conn.ts";
+import { classifyReadError, connectError, type TlsContext } from "./classify.ts";
+import { closedError, errorText, type NetError, unsupported } from "./errors.ts";
+import { upgradeTls, type UpgradeSide } from "./upgrade.ts";
+import type { RawHandshake } from "./verify.ts";
 
 /** The narrow part of Deno's API used here, typed locally so the file type-checks anywhere. */
 interface DConn {
@@ -53,8 +41,6 @@ const capabilities: Capabilities = {
   serverNameWithClientCert: false,
 };
 
-const RESET =
-  /ConnectionReset|BrokenPipe|ECONNRESET|EPIPE|connection reset|broken pipe|UnexpectedEof|peer closed connection/i;
 const USE_NODE = "use the node-tls adapter (the default under Deno)";
 
 /** Refuses what the adapter cannot do, before any byte of TLS. */
@@ -138,9 +124,9 @@ class DenoConn implements Conn {
     } catch (e) {
       this.#eof = true;
       if (this.#closed) return null;
-      const { code, message } = errorText(e);
-      if (!this.#ctx || RESET.test(`${code} ${message}`)) return null;
-      throw classifyTlsError(e, this.#ctx);
+      const failure = this.#ctx ? classifyReadError(e, this.#ctx) : null;
+      if (failure) throw failure;
+      return null;
     } finally {
       this.#reading = false;
     }
@@ -184,112 +170,92 @@ class DenoConn implements Conn {
   }
 
   async upgrade(opts: TlsOptions, mode: "implicit" | "starttls", signal?: AbortSignal): Promise<TlsFacts> {
-    if (this.tls) throw new Error("startTls: the connection is already TLS");
-    if (this.#closed) throw closedError();
-    if (this.#reading) {
+    if (this.#reading && !this.#closed && this.tls === null) {
       throw new Error("DenoConn: startTls while a read() is pending (Deno.startTls would fail with Busy)");
     }
-    const refusal = refuse(opts, mode, this.#host);
-    if (refusal) {
-      this.close();
-      throw refusal;
-    }
-    if (this.#unreadSize > 0) {
-      const n = this.#unreadSize;
-      this.close();
-      throw injectionError(n);
-    }
-    const name = opts.serverName ?? this.#host;
-    const ctx: TlsContext = {
+    const side: UpgradeSide = {
+      adapter: "deno",
       host: this.#host,
       port: this.#port,
-      mode,
-      name,
-      minVersion: opts.minVersion,
-      clientCert: false,
+      isTls: this.tls !== null,
+      closed: this.#closed,
+      bufferedBytes: this.#unreadSize,
+      refuse: (o, m) => refuse(o, m, this.#host),
+      handshake: async (o, ctx, sig) => {
+        const t = await abortable(
+          Deno.startTls(this.#conn, { hostname: ctx.name, caCerts: caList(o.ca) }),
+          sig,
+          () => this.close(),
+        );
+        this.#conn = t;
+        await abortable(t.handshake?.() ?? Promise.resolve(), sig, () => this.close());
+        return rustlsFacts(mode);
+      },
+      abort: () => this.close(),
     };
-    try {
-      signal?.throwIfAborted();
-      const t = await abortable(
-        Deno.startTls(this.#conn, { hostname: name, caCerts: caList(opts.ca) }),
-        signal,
-        () => this.close(),
-      );
-      this.#conn = t;
-      await abortable(t.handshake?.() ?? Promise.resolve(), signal, () => this.close());
-    } catch (e) {
-      this.close();
-      if (e === signal?.reason) throw e;
-      throw classifyTlsError(e, ctx);
-    }
-    return this.#established(ctx, mode);
-  }
-
-  #established(ctx: TlsContext, mode: "implicit" | "starttls"): TlsFacts {
+    const { facts, ctx } = await upgradeTls(side, opts, mode, signal);
     this.#ctx = ctx;
-    this.tls = {
-      adapter: "deno",
-      version: null,
-      cipher: null,
-      authorized: true,
-      authorizationError: null,
-      peerChain: null,
-      mode,
-    };
-    return this.tls;
+    this.tls = facts;
+    return facts;
   }
 
   /** Implicit TLS with a client certificate: only `Deno.connectTls` presents one. */
   static async connectTls(opts: ConnectOptions & { tls: TlsOptions }): Promise<DenoConn> {
     const { host, port, signal } = opts;
-    const ctx: TlsContext = {
+    let dc: DenoConn | null = null;
+    const side: UpgradeSide = {
+      adapter: "deno",
       host,
       port,
-      mode: "implicit",
-      name: host,
-      minVersion: opts.tls.minVersion,
-      clientCert: true,
+      isTls: false,
+      closed: false,
+      bufferedBytes: 0,
+      refuse: (o, m) => refuse(o, m, host),
+      handshake: async (o, _ctx, sig) => {
+        let conn: DConn;
+        try {
+          conn = await abortable(
+            Deno.connectTls({ hostname: host, port, caCerts: caList(o.ca), cert: o.clientCert!.cert, key: o.clientCert!.key }),
+            sig,
+            () => {},
+          );
+        } catch (e) {
+          if (sig?.aborted && e === sig.reason) throw e;
+          const { code, message } = errorText(e);
+          if (/ConnectionRefused|ECONNREFUSED|refused|NotFound|unreachable|AddrNotAvailable/i.test(`${code} ${message} ${(e as Error)?.name}`)) {
+            throw connectError(e, host, port);
+          }
+          throw e;
+        }
+        try {
+          conn.setNoDelay?.(true);
+        } catch { /* not a TCP-level conn in this version */ }
+        dc = new DenoConn(conn, host, port);
+        await abortable(conn.handshake?.() ?? Promise.resolve(), sig, () => dc?.close());
+        return rustlsFacts("implicit");
+      },
+      abort: () => dc?.close(),
     };
-    let conn: DConn | undefined;
-    try {
-      conn = await abortable(
-        Deno.connectTls({
-          hostname: host,
-          port,
-          caCerts: caList(opts.tls.ca),
-          cert: opts.tls.clientCert!.cert,
-          key: opts.tls.clientCert!.key,
-        }),
-        signal,
-        () => {},
-      );
-    } catch (e) {
-      if (e === signal?.reason) throw e;
-      const { code, message } = errorText(e);
-      if (
-        /ConnectionRefused|ECONNREFUSED|refused|NotFound|unreachable|AddrNotAvailable/i.test(
-          `${code} ${message} ${(e as Error)?.name}`,
-        )
-      ) {
-        throw connectError(e, host, port);
-      }
-      throw classifyTlsError(e, ctx);
-    }
-    try {
-      conn.setNoDelay?.(true);
-    } catch { /* not a TCP-level conn in this version */ }
-    const dc = new DenoConn(conn, host, port);
-    try {
-      await abortable(conn.handshake?.() ?? Promise.resolve(), signal, () => dc.close());
-    } catch (e) {
-      dc.close();
-      if (e === signal?.reason) throw e;
-      throw classifyTlsError(e, ctx);
-    }
-    dc.#established(ctx, "implicit");
-    return dc;
+    const { facts, ctx } = await upgradeTls(side, opts.tls, "implicit", signal);
+    const conn = dc as DenoConn | null;
+    if (!conn) throw new Error("DenoConn.connectTls: no connection after the handshake");
+    conn.#ctx = ctx;
+    conn.tls = facts;
+    return conn;
   }
 }
+
+/** rustls verified chain and name itself (a failure rejects); nothing else is visible. */
+const rustlsFacts = (mode: "implicit" | "starttls"): RawHandshake => ({
+  adapter: "deno",
+  mode,
+  version: null,
+  cipher: null,
+  chainTrusted: true,
+  chainError: null,
+  peerDer: null,
+  namesCheckedByRuntime: true,
+});
 
 /** Races `p` with the signal; on abort runs `cleanup` and rejects with `signal.reason`. */
 function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, cleanup: () => void): Promise<T> {

@@ -2,33 +2,20 @@
  * `node:net` + `node:tls` adapter (default under Deno; also works under Bun and Node).
  * STARTTLS and implicit TLS both use `tls.connect({ socket })` over a connected TCP socket —
  * never `new tls.TLSSocket` (no verification in Bun, nothing in Deno; see runtimes.md).
- * Verification runs with `rejectUnauthorized: false` so the peer chain stays visible for the
- * classification (expiry on Deno node:tls); `checkSession` then fails closed on `authorized`.
+ * Verification runs with `rejectUnauthorized: false` and no `checkServerIdentity`, so the peer
+ * chain stays visible (expiry on Deno node:tls) and `authorized` is the chain verdict alone; the
+ * shared upgrade (upgrade.ts) decides trust, names from the DER, version and pins.
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type {
-  Adapter,
-  Capabilities,
-  Conn,
-  ConnectOptions,
-  PeerCertificate,
-  StartTlsOptions,
-  TlsFacts,
-  TlsOptions,
-} from "./conn.ts";
+import type { Adapter, Capabilities, Conn, ConnectOptions, StartTlsOptions, TlsFacts, TlsOptions } from "./conn.ts";
+import { peerDer } from "./peer-chain.ts";
+import { connectTcp } from "./tcp.ts";
 import { ReadQueue } from "./queue.ts";
-import {
-  checkSession,
-  classifyTlsError,
-  closedError,
-  connectError,
-  errorText,
-  hostnameMatches,
-  injectionError,
-  type TlsContext,
-} from "./tls-errors.ts";
-import { peerCertificateFromDer } from "./x509.ts";
+import { classifyReadError, type TlsContext } from "./classify.ts";
+import { closedError, errorText, NetError } from "./errors.ts";
+import { upgradeTls, type UpgradeSide } from "./upgrade.ts";
+import { type RawHandshake, trustAnchors } from "./verify.ts";
 
 const capabilities: Capabilities = {
   versionAndCipher: true,
@@ -40,55 +27,10 @@ const capabilities: Capabilities = {
   serverNameWithClientCert: true,
 };
 
-const RESET =
-  /ECONNRESET|EPIPE|ECONNABORTED|socket hang up|Broken pipe|connection reset|BrokenPipe|ConnectionReset/i;
-
 function onAbort(signal: AbortSignal | undefined, fn: () => void): () => void {
   if (!signal) return () => {};
   signal.addEventListener("abort", fn, { once: true });
   return () => signal.removeEventListener("abort", fn);
-}
-
-async function connectTcp(host: string, port: number, signal?: AbortSignal): Promise<net.Socket> {
-  signal?.throwIfAborted();
-  const sock = net.connect({ host, port });
-  await new Promise<void>((resolve, reject) => {
-    const off = onAbort(signal, () => {
-      sock.destroy();
-      reject(signal!.reason);
-    });
-    sock.once("connect", () => {
-      off();
-      resolve();
-    });
-    sock.once("error", (e) => {
-      off();
-      sock.destroy();
-      reject(connectError(e, host, port));
-    });
-  });
-  sock.setNoDelay(true);
-  return sock;
-}
-
-/** Peer chain from `getPeerCertificate(true)`, leaf first, by DER. */
-function peerChain(sock: tls.TLSSocket): PeerCertificate[] | null {
-  let cert: tls.DetailedPeerCertificate | undefined = sock.getPeerCertificate(
-    true,
-  ) as tls.DetailedPeerCertificate;
-  if (!cert || !(cert as { raw?: unknown }).raw) return null;
-  const out: PeerCertificate[] = [];
-  const seen = new Set<string>();
-  while (cert && cert.raw && out.length < 16) {
-    const pc = peerCertificateFromDer(
-      new Uint8Array(cert.raw.buffer, cert.raw.byteOffset, cert.raw.byteLength),
-    );
-    if (seen.has(pc.fingerprint256)) break;
-    seen.add(pc.fingerprint256);
-    out.push(pc);
-    cert = cert.issuerCertificate;
-  }
-  return out;
 }
 
 class NodeConn implements Conn {
@@ -117,8 +59,9 @@ class NodeConn implements Conn {
       queue.end();
     };
     const onError = (e: unknown) => {
-      if (!ctx || RESET.test(`${errorText(e).code} ${errorText(e).message}`)) queue.end();
-      else queue.fail(classifyTlsError(e, ctx));
+      const failure = ctx ? classifyReadError(e, ctx) : null;
+      if (failure) queue.fail(failure);
+      else queue.end();
     };
     sock.on("data", onData);
     sock.on("end", onEnd);
@@ -150,13 +93,20 @@ class NodeConn implements Conn {
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed || this.#sock.destroyed) return Promise.reject(closedError());
+    if (this.#closed || this.#sock.destroyed) return Promise.reject(this.#closedReason());
     return new Promise((resolve, reject) => {
-      this.#sock.write(
-        bytes,
-        (err) => (err ? reject(Object.assign(closedError(), { cause: err })) : resolve()),
-      );
+      this.#sock.write(bytes, (err) => {
+        if (!err) return resolve();
+        const alert = this.#queue.pendingError;
+        reject(alert instanceof NetError ? alert : Object.assign(closedError(), { cause: err }));
+      });
     });
+  }
+
+  /** Why writing is impossible: the TLS alert the server closed with (X4), else "closed". */
+  #closedReason(): Error {
+    const e = this.#queue.pendingError;
+    return e instanceof NetError ? e : closedError();
   }
 
   close(): void {
@@ -171,91 +121,81 @@ class NodeConn implements Conn {
   }
 
   async upgrade(opts: TlsOptions, mode: "implicit" | "starttls", signal?: AbortSignal): Promise<TlsFacts> {
-    if (this.tls) throw new Error("startTls: the connection is already TLS");
-    if (this.#closed) throw closedError();
-    const pending = this.bufferedBytes;
-    if (pending > 0) {
-      this.close();
-      throw injectionError(pending);
-    }
-    const name = opts.serverName ?? this.#host;
-    const ctx: TlsContext = {
+    const raw = this.#sock;
+    let t: tls.TLSSocket | null = null;
+    const side: UpgradeSide = {
+      adapter: "node-tls",
       host: this.#host,
       port: this.#port,
-      mode,
-      name,
-      minVersion: opts.minVersion,
-      clientCert: !!opts.clientCert,
+      isTls: this.tls !== null,
+      closed: this.#closed,
+      bufferedBytes: this.bufferedBytes,
+      handshake: async (o, ctx, sig) => {
+        this.#detach();
+        this.#queue.clear();
+        t = this.#sock = tls.connect({
+          socket: raw,
+          servername: net.isIP(ctx.name) ? undefined : ctx.name,
+          ca: trustAnchors(o.ca),
+          cert: o.clientCert?.cert,
+          key: o.clientCert?.key,
+          minVersion: o.minVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
+          rejectUnauthorized: false,
+          checkServerIdentity: () => undefined, // names are decided from the DER (verify.ts), never here
+        });
+        this.#queue = new ReadQueue();
+        await handshakeDone(t, sig);
+        return rawFacts(t, mode);
+      },
+      abort: () => {
+        this.#closed = true;
+        this.#queue.clear();
+        t?.destroy();
+        raw.destroy();
+      },
     };
-    const raw = this.#sock;
-    this.#detach();
-    this.#queue.clear();
-    const t = tls.connect({
-      socket: raw,
-      servername: net.isIP(name) ? undefined : name,
-      ca: opts.ca,
-      cert: opts.clientCert?.cert,
-      key: opts.clientCert?.key,
-      minVersion: opts.minVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
-      rejectUnauthorized: false,
-      checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(name, cert),
-    });
-    this.#sock = t;
-    this.#queue = new ReadQueue();
-    try {
-      signal?.throwIfAborted();
-      await new Promise<void>((resolve, reject) => {
-        const done = (f: () => void) => {
-          off();
-          t.off("secureConnect", ok);
-          t.off("error", bad);
-          t.off("close", closed);
-          f();
-        };
-        const ok = () => done(resolve);
-        const bad = (e: unknown) => done(() => reject(classifyTlsError(e, ctx)));
-        const closed = () =>
-          done(() =>
-            reject(classifyTlsError("the server closed the connection during the TLS handshake", ctx))
-          );
-        const off = onAbort(signal, () => done(() => reject(signal!.reason)));
-        t.once("secureConnect", ok);
-        t.once("error", bad);
-        t.once("close", closed);
-      });
-      const chain = peerChain(t);
-      const leaf = chain?.[0];
-      let authorized = t.authorized === true;
-      let authorizationError: string | null = authorized ? null : errorText(t.authorizationError).code ||
-        errorText(t.authorizationError).message || "certificate verify failed";
-      if (authorized && (!leaf || !hostnameMatches(name, leaf.subjectAltNames))) {
-        authorized = false;
-        authorizationError = "ERR_TLS_CERT_ALTNAME_INVALID";
-      }
-      const cipher = t.getCipher() as { name?: string; standardName?: string } | null;
-      const facts: TlsFacts = {
-        adapter: "node-tls",
-        version: t.getProtocol() || null,
-        cipher: cipher?.standardName || cipher?.name || null,
-        authorized,
-        authorizationError,
-        peerChain: chain,
-        mode,
-      };
-      const failure = checkSession(facts, opts, { ...ctx, peerChain: chain });
-      if (failure) throw failure;
-      this.tls = facts;
-      this.#closed = false;
-      this.#queue = this.#attach(t, { ...ctx, peerChain: chain });
-      return facts;
-    } catch (e) {
-      this.#closed = true;
-      this.#queue.clear();
-      t.destroy();
-      raw.destroy();
-      throw e;
-    }
+    const { facts, ctx } = await upgradeTls(side, opts, mode, signal);
+    this.tls = facts;
+    this.#closed = false;
+    this.#queue = this.#attach(this.#sock, ctx);
+    return facts;
   }
+}
+
+/** Resolves on `secureConnect`; rejects with the runtime's error, a close, or the signal's reason. */
+function handshakeDone(t: tls.TLSSocket, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (f: () => void) => {
+      off();
+      t.off("secureConnect", ok);
+      t.off("error", bad);
+      t.off("close", closed);
+      f();
+    };
+    const ok = () => done(resolve);
+    const bad = (e: unknown) => done(() => reject(e));
+    const closed = () => done(() => reject("the server closed the connection during the TLS handshake"));
+    const off = onAbort(signal, () => done(() => reject(signal!.reason)));
+    t.once("secureConnect", ok);
+    t.once("error", bad);
+    t.once("close", closed);
+  });
+}
+
+/** What node:tls saw, undecided: `authorized` is the chain verdict only (no identity check ran). */
+function rawFacts(t: tls.TLSSocket, mode: "implicit" | "starttls"): RawHandshake {
+  const cipher = t.getCipher() as { name?: string; standardName?: string } | null;
+  const err = t.authorized === true ? null : errorText(t.authorizationError);
+  return {
+    adapter: "node-tls",
+    mode,
+    version: t.getProtocol() || null,
+    cipher: cipher?.standardName || cipher?.name || null,
+    chainTrusted: t.authorized === true,
+    chainError: err ? err.code || err.message || null : null,
+    peerDer: peerDer(t),
+    namesCheckedByRuntime: false,
+  };
 }
 
 async function connect(opts: ConnectOptions): Promise<Conn> {

@@ -82,6 +82,11 @@ export class ReadQueue {
     this.#error = error;
   }
 
+  /** The failure a later read() will throw (e.g. a TLS alert), without consuming it; else null. */
+  get pendingError(): unknown {
+    return this.#error;
+  }
+
   /** Drops everything and ends: a pending read resolves null. */
   clear(): void {
     this.#chunks = [];

@@ -1,13 +1,19 @@
 /**
- * Certificate facts from DER bytes: a minimal DER walker for the SubjectPublicKeyInfo and the
- * validity dates (no dependency on runtime quirks), `node:crypto` X509Certificate for names.
+ * Certificate facts from DER bytes: a minimal DER walker for the SubjectPublicKeyInfo, the
+ * validity dates and the subjectAltName entries (no dependency on runtime quirks),
+ * `node:crypto` X509Certificate for the distinguished names only.
+ *
+ * Invariant: names used for any decision come from the DER, typed (dNSName [2] as its raw
+ * bytes, iPAddress [7] as 4 or 16 octets), never from a runtime's text form of the extension
+ * (Deno's `node:crypto` does not escape a comma inside a dNSName: issue 8, threats X1/X2).
  *
  * ```ts
- * const facts = peerCertificateFromDer(der);   // { subject, spkiPin: "sha256/…", validTo, … }
+ * const facts = peerCertificateFromDer(der);   // { subject, spkiPin: "sha256/…", validTo, sans, … }
  * ```
  */
 import { createHash, X509Certificate } from "node:crypto";
 import type { PeerCertificate } from "./conn.ts";
+import { type SanEntry, sanText } from "./names.ts";
 
 interface Tlv {
   tag: number;
@@ -83,14 +89,53 @@ export function validityFromDer(der: Uint8Array): { notBefore: Date; notAfter: D
   return { notBefore: parseTime(der, nb), notAfter: parseTime(der, na) };
 }
 
+/** OID 2.5.29.17 (subjectAltName), DER content bytes. */
+const SAN_OID = [0x55, 0x1d, 0x11];
+
+/**
+ * The subjectAltName entries of a DER certificate, typed: dNSName (its bytes as Latin-1 text,
+ * so a NUL or any non-ASCII byte survives and can be refused), iPAddress (4 or 16 octets),
+ * and every other GeneralName kept as `other` (never matched). No extension → `[]`.
+ *
+ * @example
+ * subjectAltNamesFromDer(der); // [{ type: "dns", name: "localhost" }, { type: "ip", bytes: Uint8Array[127,0,0,1] }]
+ */
+export function subjectAltNamesFromDer(der: Uint8Array): SanEntry[] {
+  const ext = tbsFields(der).find((f) => f.tag === 0xa3);
+  if (!ext) return [];
+  const [exts] = children(der, ext);
+  if (!exts || exts.tag !== 0x30) throw new Error("DER: extensions are not a SEQUENCE");
+  for (const e of children(der, exts)) {
+    const parts = children(der, e);
+    const oid = parts[0];
+    if (!oid || oid.tag !== 0x06) continue;
+    const id = der.subarray(oid.contentStart, oid.end);
+    if (id.length !== SAN_OID.length || !SAN_OID.every((b, i) => id[i] === b)) continue;
+    const value = parts[parts.length - 1];
+    if (!value || value.tag !== 0x04) throw new Error("DER: subjectAltName is not an OCTET STRING");
+    const names = readTlv(der, value.contentStart, value.end);
+    if (names.tag !== 0x30) throw new Error("DER: subjectAltName is not a SEQUENCE");
+    return children(der, names).map((g): SanEntry => {
+      const bytes = der.slice(g.contentStart, g.end);
+      if (g.tag === 0x82) return { type: "dns", name: String.fromCharCode(...bytes) };
+      if (g.tag === 0x87) return { type: "ip", bytes };
+      const text = g.tag === 0x81 || g.tag === 0x86 ? String.fromCharCode(...bytes) : null;
+      return { type: "other", tag: g.tag, text };
+    });
+  }
+  return [];
+}
+
 /** Everything {@link PeerCertificate} holds, from the DER bytes of one certificate. */
 export function peerCertificateFromDer(der: Uint8Array): PeerCertificate {
   const x = new X509Certificate(der);
   const { notBefore, notAfter } = validityFromDer(der);
+  const sans = subjectAltNamesFromDer(der);
   return {
     subject: x.subject.split("\n").join(", "),
     issuer: x.issuer.split("\n").join(", "),
-    subjectAltNames: x.subjectAltName ? x.subjectAltName.split(", ") : [],
+    subjectAltNames: sanText(sans),
+    sans,
     validFrom: notBefore.toISOString(),
     validTo: notAfter.toISOString(),
     fingerprint256: x.fingerprint256,

@@ -6,9 +6,6 @@ import { BUILTIN, effectiveStrategy } from "../config/defaults.ts";
 import { plaintextAuthAllowed } from "../config/host.ts";
 import type { RelayPlan } from "./types.ts";
 
-/** @deprecated import it from ../config/defaults.ts (kept while other branches still import it from here). */
-export { effectiveStrategy };
-
 const ms = (d: string) => parseDuration(d) ?? 0;
 
 /**

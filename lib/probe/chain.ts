@@ -11,7 +11,8 @@
  * @module
  */
 import { X509Certificate } from "node:crypto";
-import { hostnameMatches } from "../net/tls-errors.ts";
+import { certificateCovers } from "../net/names.ts";
+import { subjectAltNamesFromDer } from "../net/x509.ts";
 import { peerCertificateFromDer, pemToDer } from "../net/x509.ts";
 import type { CertInfo, ChainProblem, TrustResult } from "./types.ts";
 
@@ -94,6 +95,7 @@ export interface ChainAnalysis {
 export function analyseChain(ders: Uint8Array[], ctx: ChainContext): ChainAnalysis {
   const chain = ders.map((d) => certInfo(d, ctx.now));
   const leaf = chain[0];
+  const leafSans = ders[0] ? subjectAltNamesFromDer(ders[0]) : [];
   const t = ctx.now.getTime();
   const outOfDate = chain.find((c) => Date.parse(c.validTo) < t || Date.parse(c.validFrom) > t) ?? null;
   const anchors = ctx.ca ? pemToDer(ctx.ca.pem) : [];
@@ -104,7 +106,10 @@ export function analyseChain(ders: Uint8Array[], ctx: ChainContext): ChainAnalys
   const trustedSomewhere = ctx.systemTrusted || anchoredInCa;
   if (leaf && outOfDate) chainProblem = Date.parse(outOfDate.validFrom) > t ? "not-yet-valid" : "expired";
   else if (leaf?.selfSigned && chain.length === 1 && !trustedSomewhere) chainProblem = "self-signed";
-  else if (leaf && !trustedSomewhere && chain.length === 1 && !leaf.selfSigned && !anchorSubjects.has(leaf.issuer)) {
+  // Only the leaf, issuer unknown: without `ca` the chain alone cannot tell a private root from a
+  // missing intermediate ("untrusted", worded as both); judged against a `ca` that does not hold
+  // the issuer, the server must be leaving out the intermediate.
+  else if (leaf && !trustedSomewhere && chain.length === 1 && !leaf.selfSigned && ctx.ca && !anchorSubjects.has(leaf.issuer)) {
     chainProblem = "missing-intermediate";
   } else if (leaf && !trustedSomewhere) chainProblem = "untrusted";
 
@@ -124,7 +129,7 @@ export function analyseChain(ders: Uint8Array[], ctx: ChainContext): ChainAnalys
   return {
     chain,
     pin: leaf?.spkiPin ?? null,
-    name: { checked: ctx.name, matches: leaf ? hostnameMatches(ctx.name, leaf.subjectAltNames) : false },
+    name: { checked: ctx.name, matches: leaf ? certificateCovers(ctx.name, leafSans) : false },
     trust: {
       system: {
         trusted: systemTrusted,

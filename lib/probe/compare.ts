@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import { isLoopback } from "../plan/host.ts";
+import { isLoopback } from "../config/host.ts";
 import type { ConfiguredRelay, Finding, PortReport } from "./types.ts";
 
 /** Contradictions between `relay` and the report of the port it uses (null: that port was not probed). */

@@ -12,7 +12,9 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { errorText } from "../net/tls-errors.ts";
+import { isReset, tlsFailureKind } from "../net/classify.ts";
+import { errorText } from "../net/errors.ts";
+import { peerDer } from "../net/peer-chain.ts";
 
 /** What to offer. */
 export interface HandshakeOptions {
@@ -43,35 +45,20 @@ export interface HandshakeOk {
 /** A failed handshake. `kind` is a first classification of the runtime's error. */
 export interface HandshakeFailed {
   ok: false;
-  kind: "plaintext" | "version" | "timeout" | "closed" | "other";
+  kind: "plaintext" | "version" | "cipher" | "timeout" | "closed" | "other";
   detail: string;
 }
 
 export type HandshakeResult = HandshakeOk | HandshakeFailed;
 
-function chainOf(t: tls.TLSSocket): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const seen = new Set<string>();
-  let cert = t.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-  while (cert && cert.raw && out.length < 16) {
-    const fp = cert.fingerprint256 ?? String(out.length);
-    if (seen.has(fp)) break;
-    seen.add(fp);
-    out.push(new Uint8Array(cert.raw.buffer, cert.raw.byteOffset, cert.raw.byteLength).slice());
-    cert = cert.issuerCertificate;
-  }
-  return out;
-}
-
-function classify(text: string): HandshakeFailed["kind"] {
-  if (/WRONG_VERSION_NUMBER|wrong version number|InvalidContentType|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST|CorruptMessage/i.test(text)) {
-    return "plaintext";
-  }
-  if (/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE|ProtocolVersion|unsupported protocol|NO_SUPPORTED_VERSIONS/i.test(text)) {
-    return "version";
-  }
-  if (/ECONNRESET|socket hang up|disconnected before secure|closed|EPIPE|ConnectionReset/i.test(text)) return "closed";
-  return "other";
+/** The probe's reading of a failure, from the one classifier of lib/net (classify.ts). */
+function classify(err: unknown): HandshakeFailed["kind"] {
+  if (isReset(err)) return "closed";
+  const kind = tlsFailureKind(err);
+  if (kind === "mode") return "plaintext";
+  if (kind === "version") return "version";
+  if (kind === "cipher") return "cipher";
+  return /closed|disconnected before secure/i.test(errorText(err).message) ? "closed" : "other";
 }
 
 /** Runs a client handshake over `sock` (a connected TCP socket nobody else reads). */
@@ -109,7 +96,7 @@ export function handshake(sock: net.Socket, o: HandshakeOptions): Promise<Handsh
         cipher: c?.standardName || c?.name || null,
         authorized: t.authorized === true,
         authorizationError: t.authorized ? null : (err?.code || err?.message || "certificate verify failed"),
-        chain: chainOf(t),
+        chain: peerDer(t) ?? [],
       });
     };
     const closed = () => done({ ok: false, kind: "closed", detail: "the server closed the connection during the handshake" });
@@ -122,7 +109,7 @@ export function handshake(sock: net.Socket, o: HandshakeOptions): Promise<Handsh
     t.on("error", (e: unknown) => {
       const { code, message } = errorText(e);
       const detail = [code, message].filter(Boolean).join(": ");
-      done({ ok: false, kind: classify(detail), detail });
+      done({ ok: false, kind: classify(e), detail });
     });
   });
 }

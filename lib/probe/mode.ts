@@ -48,7 +48,7 @@ export async function detectMode(host: string, port: number, o: DetectOptions): 
   if (sock.destroyed) return { mode: "silent", detail: "the server closed the connection without a word" };
   const hs = await handshake(sock, { host, port, name: o.name, timeoutMs: o.timeoutMs });
   const waited = `no greeting within ${o.greetWaitMs / 1000}s`;
-  if (hs.ok || hs.kind === "version" || hs.kind === "other") {
+  if (hs.ok || hs.kind === "version" || hs.kind === "cipher" || hs.kind === "other") {
     return { mode: "implicit", detail: `${waited}; it answered a TLS ClientHello${hs.ok ? "" : ` (${hs.detail})`}`, handshake: hs };
   }
   if (hs.kind === "plaintext") {

@@ -9,11 +9,13 @@
  * ```
  * @module
  */
+import type * as net from "node:net";
 import { type Capabilities, parseCapabilities } from "../smtp/capabilities.ts";
 import type { Reply } from "../smtp/reply.ts";
 import { analyseChain, type ChainAnalysis } from "./chain.ts";
 import { handshake, type HandshakeOk, type HandshakeOptions, type HandshakeResult } from "./handshake.ts";
 import { detectMode } from "./mode.ts";
+import { scanOffer } from "./offer.ts";
 import { capabilityDiff, capabilityLines, serviceFacts } from "./service.ts";
 import type { PortReport } from "./types.ts";
 import { connectTcp, ProbeFailure, Wire } from "./wire.ts";
@@ -50,6 +52,8 @@ function handshakeError(hs: Exclude<HandshakeResult, HandshakeOk>, mode: "implic
       };
     case "timeout":
       return { code: "TIMEOUT", message: `The TLS handshake did not finish (${hs.detail}).` };
+    case "cipher":
+      return { code: "TLS_HANDSHAKE_FAILED", message: `The server refused the TLS handshake: it offers no cipher in common with mailplan (${hs.detail}).` };
     default:
       return { code: "TLS_HANDSHAKE_FAILED", message: `The TLS handshake failed: ${hs.detail}.` };
   }
@@ -61,22 +65,34 @@ async function ehlo(wire: Wire, helo: string, ms: number): Promise<{ caps: Capab
   return { caps: reply.code === 250 ? parseCapabilities(reply) : null, reply };
 }
 
-/**
- * Opens a new connection in the known mode and runs one handshake with `extra` settings (used for
- * the version checks), then says QUIT politely. Resolves null when the port could not be reached.
- */
-async function extraHandshake(host: string, port: number, mode: "implicit" | "starttls", o: PortOptions & { greeted: boolean }, extra: Partial<HandshakeOptions>): Promise<HandshakeResult | null> {
+/** A new connection in the known mode, ready for a ClientHello (after STARTTLS when needed); null when not. */
+async function openForTls(host: string, port: number, mode: "implicit" | "starttls", o: PortOptions): Promise<net.Socket | null> {
   let wire: Wire | null = null;
   try {
     const sock = await connectTcp(host, port, o.timeoutMs);
     if (mode === "starttls") {
       wire = new Wire(sock);
-      if ((await wire.reply(o.timeoutMs, "a greeting")).code !== 220) return null;
-      if (!(await ehlo(wire, o.helo, o.timeoutMs)).caps) return null;
+      if ((await wire.reply(o.timeoutMs, "a greeting")).code !== 220) return wire.close(), null;
+      if (!(await ehlo(wire, o.helo, o.timeoutMs)).caps) return wire.close(), null;
       await wire.send("STARTTLS\r\n");
-      if ((await wire.reply(o.timeoutMs, "a reply to STARTTLS")).code !== 220 || wire.buffered > 0) return null;
+      if ((await wire.reply(o.timeoutMs, "a reply to STARTTLS")).code !== 220 || wire.buffered > 0) return wire.close(), null;
       wire.release();
     }
+    return sock;
+  } catch {
+    wire?.close();
+    return null;
+  }
+}
+
+/**
+ * Opens a new connection in the known mode and runs one handshake with `extra` settings (used for
+ * the version checks), then says QUIT politely. Resolves null when the port could not be reached.
+ */
+async function extraHandshake(host: string, port: number, mode: "implicit" | "starttls", o: PortOptions & { greeted: boolean }, extra: Partial<HandshakeOptions>): Promise<HandshakeResult | null> {
+  const sock = await openForTls(host, port, mode, o);
+  if (!sock) return null;
+  try {
     const hs = await handshake(sock, { host, port, name: o.name, timeoutMs: o.timeoutMs, ...extra });
     if (hs.ok) {
       const tw = new Wire(hs.socket);
@@ -85,7 +101,7 @@ async function extraHandshake(host: string, port: number, mode: "implicit" | "st
     }
     return hs;
   } catch {
-    wire?.close();
+    sock.destroy();
     return null;
   }
 }
@@ -163,8 +179,11 @@ export async function probePort(host: string, port: number, o: PortOptions): Pro
     }
 
     if (hs && !hs.ok) {
-      const err = handshakeError(hs, d.mode === "implicit" ? "implicit" : "starttls");
+      const mode = d.mode === "implicit" ? "implicit" : "starttls";
+      const err = handshakeError(hs, mode);
       fail(err.code, err.message);
+      // Describe what the server does offer (raw ClientHellos, never a session: offer.ts).
+      if (hs.kind === "cipher") report.offer = await scanOffer(() => openForTls(host, port, mode, o), { name: o.name, timeoutMs: o.timeoutMs });
     }
     if (hs?.ok) {
       analysis = analyseChain(hs.chain, {

@@ -17,8 +17,7 @@ import { resolvePath } from "../config/paths.ts";
 import { parseSource } from "../config/source.ts";
 import { suggestion } from "../config/suggest.ts";
 import { validateConfig } from "../config/validate.ts";
-import { BUILTIN } from "../plan/defaults.ts";
-import { effectiveStrategy } from "../plan/relay.ts";
+import { BUILTIN, effectiveStrategy } from "../config/defaults.ts";
 import type { ConfiguredRelay } from "./types.ts";
 
 /** Reads `file` and returns relay `name` (USAGE when there is no such relay, CONFIG_INVALID when it does not validate). */

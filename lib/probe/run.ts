@@ -9,7 +9,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { defaultHelo } from "../net/helo.ts";
 import { MailplanError } from "../codes.ts";
 import { compareRelay } from "./compare.ts";
 import { type PortProbe, probePort } from "./port.ts";
@@ -38,11 +38,6 @@ export interface ProbeOptions {
   greetWaitMs?: number;
   helo?: string;
   now?: Date;
-}
-
-function defaultHelo(): string {
-  const h = hostname();
-  return /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(h) ? h : "localhost";
 }
 
 function readCa(path: string, what: string): string {

@@ -24,6 +24,8 @@
  *     "service": { "auth": ["PLAIN"], "authBeforeTls": [], "size": 35882577, "pipelining": true,
  *                  "chunking": true, "eightBitMime": true, "smtpUtf8": true, "dsn": true,
  *                  "requireTls": false, "enhancedStatusCodes": true } | null,
+ *     "offer": { "suites": [ { "name": "CAMELLIA128-SHA", "version": "TLSv1.2",
+ *                "weak": ["no forward secrecy", "CBC with SHA-1", "Camellia, which …"] } ] },  // only after "no cipher in common"
  *     "tls": {
  *       "version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384",
  *       "accepts": { "TLSv1.3": true, "TLSv1.2": true },   // null: not tested
@@ -159,6 +161,9 @@ export interface PortReport {
   ehlo: { beforeTls: string[] | null; afterTls: string[] | null; addedByTls: string[]; removedByTls: string[] };
   service: ServiceFacts | null;
   tls: TlsReport | null;
+  /** Only when the handshake failed for want of a common cipher: what the server offers instead
+   * (TLS ≤ 1.2 suites it picked from a wide list, in its order; offer.ts). Absent otherwise. */
+  offer?: { suites: { name: string; version: "TLSv1" | "TLSv1.1" | "TLSv1.2"; weak: string[] }[] };
 }
 
 /** The relay of `--config/--relay`, as configured (defaults merged). */

@@ -65,6 +65,16 @@ export function portFindings(p: PortProbe, ctx: VerdictContext): Finding[] {
     add("STARTTLS_INJECTION", "error", `${err.message} Something on the path tampers with the connection.`, "Do not send through this path; contact the network or server operator.");
   } else if (err?.code === "TLS_VERSION_TOO_LOW") {
     add("TLS_VERSION_TOO_LOW", "error", `Port ${port} refuses TLS 1.2 and TLS 1.3: it offers only older, broken TLS versions.`, "Upgrade the server's TLS configuration to allow TLS 1.2 or 1.3; mailplan never uses TLS below 1.2.");
+  } else if (err?.code === "TLS_HANDSHAKE_FAILED" && r.offer) {
+    const list = r.offer.suites.map((c) => `${c.version} ${c.name}${c.weak.length ? ` (${c.weak.join(", ")})` : ""}`);
+    add(
+      "TLS_HANDSHAKE_FAILED",
+      "error",
+      list.length
+        ? `Port ${port} offers no cipher in common with mailplan: it offers only ${list.join("; ")}.`
+        : `Port ${port} offers no cipher in common with mailplan, and none of the older suites either (it refused every TLS 1.0–1.2 suite offered to describe it).`,
+      "The fix is on the server: enable TLS 1.2 or 1.3 with ECDHE key exchange and AES-GCM or ChaCha20 (e.g. ECDHE-RSA-AES128-GCM-SHA256); suites without forward secrecy, CBC with SHA-1, 3DES and RC4 are weak even where a client still accepts them.",
+    );
   } else if (err?.code === "TLS_HANDSHAKE_FAILED") {
     add("TLS_HANDSHAKE_FAILED", "error", `On port ${port}: ${err.message}`, "Check the server's TLS configuration (certificate, key, protocol versions, ciphers), or whether it wants a client certificate (security.client_cert).");
   } else if (err) {
@@ -127,6 +137,13 @@ export function portFindings(p: PortProbe, ctx: VerdictContext): Finding[] {
           `The certificate of port ${port} does not chain to the CA in ${relay?.ca ? `${named}'s security.ca (${relay.ca})` : tls.trust.ca.file}: ${tls.trust.ca.reason}. Sending fails with CERT_UNTRUSTED.`,
           `Point security.ca at the CA that issued the server's chain (top issuer: "${top}").`,
         );
+      } else if (tls.chain.length === 1) {
+        add(
+          "CERT_UNTRUSTED",
+          trustSeverity,
+          `The certificate of port ${port} (issuer "${leaf.issuer}") is not trusted by the system store: either "${leaf.issuer}" is a private CA (give it with --ca / security.ca) or the server leaves out a missing intermediate certificate. Sending fails with CERT_UNTRUSTED.`,
+          `If "${leaf.issuer}" is your private CA, probe again with --ca FILE and set security.ca: FILE; otherwise the server must send its full chain (its certificate followed by the intermediate).`,
+        );
       } else {
         add(
           "CERT_UNTRUSTED",
@@ -139,7 +156,7 @@ export function portFindings(p: PortProbe, ctx: VerdictContext): Finding[] {
       out.push({ code: "CERT_SYSTEM_UNTRUSTED", severity: "info", port, message: `The certificate of port ${port} is trusted through ${tls.trust.ca.file} only, not by the system trust store.`, fix: "Keep security.ca in the relay (the suggested relay has it)." });
     }
     if (leaf && !tls.name.matches) {
-      const dns = leaf.subjectAltNames.filter((s) => /^DNS:/i.test(s)).map((s) => s.slice(4));
+      const dns = leaf.subjectAltNames.filter((s) => /^DNS:[A-Za-z0-9*]/i.test(s)).map((s) => s.slice(4)); // quoted (hostile) names are never suggested
       add(
         "CERT_HOSTNAME_MISMATCH",
         trustSeverity,

@@ -11,7 +11,8 @@
  * @module
  */
 import * as net from "node:net";
-import { connectError } from "../net/tls-errors.ts";
+import { NetError } from "../net/errors.ts";
+import { connectTcp as netConnect } from "../net/tcp.ts";
 import { type Reply, ReplyParser } from "../smtp/reply.ts";
 import { SmtpError } from "../smtp/errors.ts";
 
@@ -25,28 +26,14 @@ export class ProbeFailure extends Error {
 
 const addr = (host: string, port: number) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
 
-/** Opens a TCP connection within `ms`; CONNECT_FAILED / TIMEOUT as ProbeFailure. */
-export function connectTcp(host: string, port: number, ms: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new ProbeFailure("TIMEOUT", `Connecting to ${addr(host, port)} did not succeed within ${ms / 1000}s.`));
-    }, ms);
-    sock.once("connect", () => {
-      clearTimeout(timer);
-      sock.removeAllListeners("error");
-      sock.on("error", () => {});
-      sock.setNoDelay(true);
-      resolve(sock);
-    });
-    sock.once("error", (e) => {
-      clearTimeout(timer);
-      sock.destroy();
-      const ne = connectError(e, host, port);
-      reject(new ProbeFailure("CONNECT_FAILED", ne.message, ne.detail));
-    });
-  });
+/** Opens a TCP connection within `ms` (lib/net's one TCP connect); CONNECT_FAILED / TIMEOUT as ProbeFailure. */
+export async function connectTcp(host: string, port: number, ms: number): Promise<net.Socket> {
+  try {
+    return await netConnect(host, port, AbortSignal.timeout(ms));
+  } catch (e) {
+    if (e instanceof NetError) throw new ProbeFailure("CONNECT_FAILED", e.message, e.detail);
+    throw new ProbeFailure("TIMEOUT", `Connecting to ${addr(host, port)} did not succeed within ${ms / 1000}s.`);
+  }
 }
 
 /** Reads SMTP replies from a socket. */

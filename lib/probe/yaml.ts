@@ -9,8 +9,8 @@
  * ```
  * @module
  */
-import { isLoopback } from "../plan/host.ts";
-import { portMismatch } from "../plan/rules.ts";
+import { isLoopback } from "../config/host.ts";
+import { portMismatch } from "../config/rules.ts";
 import type { ConfiguredRelay, PortReport, Suggestion } from "./types.ts";
 
 /** What the block is built from. */
@@ -63,7 +63,7 @@ export function suggestRelay(i: SuggestInput): Suggestion | null {
     const selfSigned = tls.chainProblem === "self-signed";
     if (i.caValue && i.anchoredInCa) L.push(`      ca: ${scalar(i.caValue)}`);
     if (!tls.name.matches && leaf && !selfSigned) {
-      const dns = leaf.subjectAltNames.filter((s) => /^DNS:/i.test(s)).map((s) => s.slice(4));
+      const dns = leaf.subjectAltNames.filter((s) => /^DNS:[A-Za-z0-9*]/i.test(s)).map((s) => s.slice(4)); // quoted (hostile) names are never suggested
       if (dns.length) L.push(`      server_name: ${scalar(dns[0])}   # the certificate does not cover ${tls.name.checked}; it covers ${dns.join(", ")}: make sure this is the server you mean`);
     } else if (i.relay?.server_name && tls.name.matches) {
       L.push(`      server_name: ${scalar(i.relay.server_name)}`);
@@ -80,7 +80,7 @@ export function suggestRelay(i: SuggestInput): Suggestion | null {
     if (tls.chainProblem === "expired") L.push(`      # the certificate expired on ${(leaf?.validTo ?? "").slice(0, 10)}: sending fails with CERT_EXPIRED until the server renews it`);
     if (tls.chainProblem === "not-yet-valid") L.push("      # the certificate is not valid yet: sending fails with CERT_EXPIRED until its start date (check the clocks)");
     if (tls.chainProblem === "missing-intermediate") L.push("      # the server leaves out its intermediate certificate: add it to a ca: file until the server is fixed");
-    if (tls.chainProblem === "untrusted" && !i.caValue) L.push(`      # ca: ./ca.pem   # the CA that issued "${tls.chain[tls.chain.length - 1]?.issuer}" (not in the system trust store)`);
+    if (tls.chainProblem === "untrusted" && !i.caValue) L.push(`      # ca: ./ca.pem   # the CA that issued "${tls.chain[tls.chain.length - 1]?.issuer}" (not in the system trust store${tls.chain.length === 1 ? "; or the server leaves out its intermediate" : ""})`);
     if (tls.chainProblem === "untrusted" && i.caValue) L.push(`      # ca: ./ca.pem   # ${i.caValue} does not vouch for this server: point ca at the CA that issued "${tls.chain[tls.chain.length - 1]?.issuer}"`);
   }
   const offered = r.service?.auth ?? [];

@@ -3,15 +3,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { PeerCertificate, TlsFacts } from "../../lib/net/conn.ts";
 import { ReadQueue } from "../../lib/net/queue.ts";
-import {
-  checkPins,
-  checkSession,
-  classifyTlsError,
-  connectError,
-  hostnameMatches,
-  NetError,
-  type TlsContext,
-} from "../../lib/net/tls-errors.ts";
+import { classifyTlsError, connectError, type TlsContext } from "../../lib/net/classify.ts";
+import { NetError } from "../../lib/net/errors.ts";
+import { checkPins, checkSession } from "../../lib/net/verify.ts";
 import { peerCertificateFromDer, pemToDer, spkiPinFromDer, validityFromDer } from "../../lib/net/x509.ts";
 import { makePki } from "../support/certs.ts";
 
@@ -245,35 +239,6 @@ describe("pins and session checks", () => {
     assert.equal(checkSession(facts({ version: "TLSv1.1" }), {}, ctx())?.code, "TLS_VERSION_TOO_LOW");
     assert.equal(checkSession(facts({ version: null }), { minVersion: "1.2" }, ctx()), null);
     assert.equal(checkSession(facts(), { minVersion: "1.3", pins: [pki.leaf.pin] }, ctx()), null);
-  });
-});
-
-describe("hostnameMatches", () => {
-  const sans = [
-    "DNS:mail.example.com",
-    "DNS:*.relay.example.com",
-    "IP Address:127.0.0.1",
-    "IP Address:0:0:0:0:0:0:0:1",
-  ];
-  const cases: [string, boolean][] = [
-    ["mail.example.com", true],
-    ["MAIL.Example.COM.", true],
-    ["a.relay.example.com", true],
-    ["relay.example.com", false],
-    ["a.b.relay.example.com", false],
-    ["example.com", false],
-    ["127.0.0.1", true],
-    ["::1", true],
-    ["[::1]", true],
-    ["127.0.0.2", false],
-    ["evilmail.example.com", false],
-  ];
-  for (const [name, want] of cases) {
-    test(`${name} → ${want}`, () => assert.equal(hostnameMatches(name, sans), want));
-  }
-  test("no wildcard over a public suffix, no CN fallback", () => {
-    assert.equal(hostnameMatches("a.com", ["DNS:*.com"]), false);
-    assert.equal(hostnameMatches("localhost", []), false);
   });
 });
 

@@ -182,6 +182,23 @@ describe("probe against loopback servers", () => {
     });
   });
 
+  test("leaf of a private root, no --ca: 'a private CA or a missing intermediate', never just 'missing intermediate'; with --ca: trusted", async () => {
+    await withServer({ mode: "implicit", tls: { identity: "otherLeaf" } }, async (port) => {
+      const { code, report } = await probeJson([`127.0.0.1:${port}`]);
+      assert.equal(code, 1);
+      assert.deepEqual(problemCodes(report), ["CERT_UNTRUSTED"]);
+      const f = finding(report, "CERT_UNTRUSTED");
+      assert.match(f.message, /is not trusted by the system store: either "CN=mailplan unrelated CA" is a private CA \(give it with --ca \/ security\.ca\) or the server leaves out a missing intermediate certificate/);
+      assert.match(f.fix!, /--ca FILE/);
+      assert.equal(report.ports[0].tls?.chainProblem, "untrusted");
+      const judged = await probeJson([`127.0.0.1:${port}`, "--ca", pki.otherCa.cert.path]);
+      assert.equal(judged.code, 0, JSON.stringify(judged.report.problems));
+      assert.equal(judged.report.ports[0].tls?.trust.ca?.trusted, true);
+      assert.equal(judged.report.ports[0].tls?.chainProblem, null);
+      assert.deepEqual(judged.report.notes.map((n) => n.code).filter((c) => c === "CERT_SYSTEM_UNTRUSTED"), ["CERT_SYSTEM_UNTRUSTED"]);
+    });
+  });
+
   test("silent after the handshake: no greeting is a problem, no YAML is suggested", async () => {
     await withServer({ mode: "tls-silent" }, async (port) => {
       const { code, report } = await probeJson([`127.0.0.1:${port}`, "--ca", pki.root.cert.path]);
@@ -193,7 +210,8 @@ describe("probe against loopback servers", () => {
   });
 
   test("a slow plaintext greeting that meets the ClientHello: recognised, the port re-opened in plaintext", async () => {
-    await withServer({ greeting: { reply: "220 slow.example ESMTP", delayMs: 1000 } }, async (port) => {
+    // Greets only after the probe's ClientHello arrived: slower than any greeting wait, by an event.
+    await withServer({ greeting: { reply: "220 slow.example ESMTP", afterClientBytes: true } }, async (port) => {
       const { report } = await probeJson([`127.0.0.1:${port}`, "--ca", pki.root.cert.path]);
       const p = report.ports[0];
       assert.equal(p.mode, "plaintext");

@@ -25,6 +25,11 @@
  * - `otherLeaf`     leaf for `localhost`/`127.0.0.1` signed directly by `otherCa`
  * - `clientCa`      root CA for client certificates; `client` is a clientAuth leaf it signed
  *
+ * Hostile leaves on demand: {@link makeNamedLeaf} issues a leaf (signed by `intermediate`) whose
+ * subjectAltName is written byte for byte (a comma, `DNS:` or a NUL inside one dNSName, an IP
+ * written as a dNSName…), through openssl's `DER:` extension syntax, so no text parser is involved.
+ * {@link makeRsaLeaf} issues an RSA leaf for `localhost`/`127.0.0.1` (static-RSA cipher suites).
+ *
  * `pin` fields are `sha256/BASE64` of the DER SubjectPublicKeyInfo (standard padded base64),
  * computed by openssl, independently of the code under test.
  */
@@ -154,6 +159,11 @@ function generate(dir: string): Pki {
       "subjectAltName = DNS:wrong.example",
       "subjectKeyIdentifier = hash",
       "authorityKeyIdentifier = keyid",
+      "[rsaserver]",
+      "basicConstraints = critical, CA:FALSE",
+      "keyUsage = critical, digitalSignature, keyEncipherment",
+      "extendedKeyUsage = serverAuth",
+      "subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1",
       "[client]",
       "basicConstraints = critical, CA:FALSE",
       "keyUsage = critical, digitalSignature",
@@ -321,6 +331,109 @@ function generate(dir: string): Pki {
     clientCa,
     client,
   };
+}
+
+/** One subjectAltName entry: a dNSName with these exact bytes (Latin-1), or an iPAddress. */
+export type SanSpec = { dns: string } | { ip: string };
+
+function derLength(n: number): number[] {
+  if (n < 0x80) return [n];
+  const out: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v % 256);
+  return [0x80 | out.length, ...out];
+}
+
+function ipOctets(ip: string): number[] {
+  if (ip.includes(".")) return ip.split(".").map(Number);
+  const [h, t = ""] = ip.split("::");
+  const hs = h ? h.split(":") : [];
+  const ts = t ? t.split(":") : [];
+  const groups = ip.includes("::") ? [...hs, ...Array(8 - hs.length - ts.length).fill("0"), ...ts] : hs;
+  return groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]);
+}
+
+/** GeneralNames DER as openssl's `DER:AA:BB…` text. */
+function sanDer(sans: SanSpec[]): string {
+  const body = sans.flatMap((s) => {
+    const bytes = "dns" in s ? Array.from(s.dns, (c) => c.charCodeAt(0) & 0xff) : ipOctets(s.ip);
+    return ["dns" in s ? 0x82 : 0x87, ...derLength(bytes.length), ...bytes];
+  });
+  const all = [0x30, ...derLength(body.length), ...body];
+  return "DER:" + all.map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+const namedCache = new Map<string, ServerCert>();
+
+/**
+ * A leaf signed by the test PKI's `intermediate` (so it chains to `root`) whose subjectAltName
+ * holds exactly `sans`, and CN `cn` (default `localhost`: a CN fallback would match, so a test
+ * proves there is none). Cached per (sans, cn) for the process. `chain` = leaf + intermediate.
+ *
+ * @example
+ * const evil = makeNamedLeaf([{ dns: "evil.example, DNS:localhost" }]);
+ */
+export function makeNamedLeaf(sans: SanSpec[], cn = "localhost"): ServerCert {
+  const key = JSON.stringify([sans, cn]);
+  const hit = namedCache.get(key);
+  if (hit) return hit;
+  const pki = makePki();
+  const dir = pki.dir;
+  const name = `named${namedCache.size}`;
+  writeFileSync(
+    join(dir, `${name}.cnf`),
+    [
+      "[x]",
+      "basicConstraints = critical, CA:FALSE",
+      "keyUsage = critical, digitalSignature",
+      "extendedKeyUsage = serverAuth",
+      ...(sans.length ? [`subjectAltName = ${sanDer(sans)}`] : []),
+      "",
+    ].join("\n"),
+  );
+  openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`], dir);
+  openssl(["req", "-new", "-key", `${name}.key`, "-subj", `/CN=${cn}`, "-out", `${name}.csr`], dir);
+  openssl(
+    ["x509", "-req", "-in", `${name}.csr`, "-CA", "intermediate.crt", "-CAkey", "intermediate.key", "-set_serial",
+      serial(), "-days", "3650", "-sha256", "-extfile", `${name}.cnf`, "-extensions", "x", "-out", `${name}.crt`],
+    dir,
+  );
+  const cert: PemFile = { path: join(dir, `${name}.crt`), pem: readFileSync(join(dir, `${name}.crt`), "utf8") };
+  const chainPem = cert.pem + pki.intermediate.cert.pem;
+  writeFileSync(join(dir, `${name}.chain.pem`), chainPem);
+  const out: ServerCert = {
+    cert,
+    key: { path: join(dir, `${name}.key`), pem: readFileSync(join(dir, `${name}.key`), "utf8") },
+    pin: "",
+    chain: { path: join(dir, `${name}.chain.pem`), pem: chainPem },
+  };
+  namedCache.set(key, out);
+  return out;
+}
+
+let rsaLeaf: ServerCert | undefined;
+
+/** An RSA-2048 leaf for `localhost`/`127.0.0.1`/`::1`, signed by `intermediate` (cached). */
+export function makeRsaLeaf(): ServerCert {
+  if (rsaLeaf) return rsaLeaf;
+  const pki = makePki();
+  const dir = pki.dir;
+  openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsaleaf.key"], dir);
+  openssl(["req", "-new", "-key", "rsaleaf.key", "-subj", "/CN=localhost", "-out", "rsaleaf.csr"], dir);
+  openssl(
+    ["x509", "-req", "-in", "rsaleaf.csr", "-CA", "intermediate.crt", "-CAkey", "intermediate.key", "-set_serial",
+      serial(), "-days", "3650", "-sha256", "-extfile", "ext.cnf", "-extensions", "rsaserver", "-out", "rsaleaf.crt"],
+    dir,
+  );
+  const cert: PemFile = { path: join(dir, "rsaleaf.crt"), pem: readFileSync(join(dir, "rsaleaf.crt"), "utf8") };
+  const chainPem = cert.pem + pki.intermediate.cert.pem;
+  writeFileSync(join(dir, "rsaleaf.chain.pem"), chainPem);
+  rsaLeaf = {
+    cert,
+    key: { path: join(dir, "rsaleaf.key"), pem: readFileSync(join(dir, "rsaleaf.key"), "utf8") },
+    pin: "",
+    chain: { path: join(dir, "rsaleaf.chain.pem"), pem: chainPem },
+  };
+  return rsaLeaf;
 }
 
 let serialCounter = 0;

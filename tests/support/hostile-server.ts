@@ -74,6 +74,10 @@ export interface Reply {
   raw?: string | Uint8Array;
   /** Wait this long before writing. */
   delayMs?: number;
+  /** Greeting only, on the server's FIRST connection only: write it once the client has sent
+   * something (e.g. a TLS ClientHello), a "slow" greeting ordered by an event, not a delay;
+   * later connections are greeted at once. */
+  afterClientBytes?: boolean;
   /** Write the bytes in segments of `bytes` with `delayMs` between them (slowloris: 1 / 1000). */
   segment?: { bytes: number; delayMs: number };
   /**
@@ -120,6 +124,11 @@ export interface ServerTls {
   cert?: string;
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
+  /** Pipe the TLS bytes to this loopback port (e.g. an `openssl s_server`, see
+   * openssl-server.ts) instead of the internal node:tls server; nothing after TLS is recorded. */
+  upstreamPort?: number;
+  /** OpenSSL cipher list for TLS ≤ 1.2 (e.g. `AES128-SHA`: static RSA only; needs an RSA key). */
+  ciphers?: string;
   /** Require a client certificate signed by `ca` (default: the test PKI's clientCa). */
   requireClientCert?: boolean | { ca: string };
 }
@@ -372,6 +381,7 @@ function serverTlsOptions(t: ServerTls = {}): tls.TlsOptions {
   const o: tls.TlsOptions = { key: t.key ?? pick[id].key, cert: t.cert ?? pick[id].cert };
   if (t.minVersion) o.minVersion = t.minVersion;
   if (t.maxVersion) o.maxVersion = t.maxVersion;
+  if (t.ciphers) o.ciphers = t.ciphers;
   if (t.requireClientCert) {
     o.requestCert = true;
     o.rejectUnauthorized = true;
@@ -583,6 +593,10 @@ class Input {
     this.#wake = null;
     w?.();
   }
+  /** Resolves once any byte is buffered, or at EOF. */
+  async any(): Promise<void> {
+    await this.#until(() => (this.buf.length > 0 ? 0 : null));
+  }
   take(): Buffer {
     const b = this.buf;
     this.buf = Buffer.alloc(0);
@@ -758,7 +772,7 @@ class Session {
       return;
     }
     this.front = "piped";
-    const up = (this.up = net.connect(this.ctx.tlsPort, "127.0.0.1"));
+    const up = (this.up = net.connect(this.ctx.scenario.tls?.upstreamPort ?? this.ctx.tlsPort, "127.0.0.1"));
     this.ctx.track(up);
     up.setNoDelay(true);
     // Registered on connect: the handshake needs round trips through `up`, so the internal
@@ -946,6 +960,7 @@ class Session {
       : typeof g === "string" || Array.isArray(g)
       ? { reply: g }
       : g;
+    if (greet.afterClientBytes && this.conn.id === 1) await this.input.any();
     if (!(await this.emit(greet, [`220 ${this.host} ESMTP hostile`]))) return;
 
     for (;;) {
