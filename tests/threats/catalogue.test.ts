@@ -280,7 +280,7 @@ const rows: Row[] = [
     id: "C8", title: "220 to STARTTLS, then silence",
     server: { rules: [{ on: "STARTTLS", starttls: "silent" }] },
     relay: `${REQUIRED}, timeouts: { tls: 1s }`,
-    expect: { code: "TIMEOUT", phase: "tls", failClosed: true, maxMs: 2500 },
+    expect: { code: "TIMEOUT", phase: "tls", failClosed: true },
   },
   {
     id: "C8/no-retry", title: "220 to STARTTLS, then silence: not retried on the same relay",
@@ -363,19 +363,19 @@ const rows: Row[] = [
       rules: [{ on: "EHLO", reply: ["250-mx", ...Array(20).fill("250-X-PADDING"), "250 STARTTLS"], segment: { bytes: 1, delayMs: 200 } }],
     },
     relay: `${REQUIRED}, timeouts: { command: 2s }`,
-    expect: { code: "TIMEOUT", phase: "ehlo", failClosed: true, maxMs: 3500 },
+    expect: { code: "TIMEOUT", phase: "ehlo", failClosed: true },
   },
   {
     id: "R1/endless", title: "endless 250-x lines as fast as possible",
     server: { rules: [{ on: "EHLO", reply: ["250-mx"], endless: { line: "250-x", maxBytes: 4 << 20 } }] },
     relay: `${REQUIRED}, timeouts: { command: 2s }`,
-    expect: { code: "PROTOCOL_ERROR", phase: "ehlo", failClosed: true, maxMs: 2500 },
+    expect: { code: "PROTOCOL_ERROR", phase: "ehlo", failClosed: true },
   },
   {
     id: "R1/endless-slow", title: "endless 250-x lines, one per 50 ms",
     server: { rules: [{ on: "EHLO", reply: ["250-mx"], endless: { line: "250-x", intervalMs: 50 } }] },
     relay: `${REQUIRED}, timeouts: { command: 2s }`,
-    expect: { code: "TIMEOUT", phase: "ehlo", failClosed: true, maxMs: 3500 },
+    expect: { code: "TIMEOUT", phase: "ehlo", failClosed: true },
   },
   {
     id: "R2/no-crlf", title: "greeting without CRLF, then close",
@@ -387,7 +387,7 @@ const rows: Row[] = [
     id: "R2/long", title: "200 KB greeting line with no CRLF (over the 8 KiB line cap)",
     server: { greeting: { reply: null, raw: "220 " + "a".repeat(200_000), then: "hang" } },
     relay: REQUIRED,
-    expect: { code: "PROTOCOL_ERROR", phase: "greeting", failClosed: true, maxMs: 1500 },
+    expect: { code: "PROTOCOL_ERROR", phase: "greeting", failClosed: true },
   },
   ...MALFORMED.map(([label, raw]): Row => ({
     id: `R3/${label}`, title: `EHLO answered ${JSON.stringify(raw)}`,
@@ -399,7 +399,7 @@ const rows: Row[] = [
     id: "R3/bare-LF", title: "greeting and EHLO lines ending in bare LF",
     server: { greeting: { reply: null, raw: "220 mx ESMTP\n" }, rules: [{ on: "EHLO", reply: null, raw: "250-mx\n250 STARTTLS\n" }] },
     relay: `${REQUIRED}, timeouts: { greeting: 1s, command: 1s }`,
-    expect: { code: "PROTOCOL_ERROR", failClosed: true, maxMs: 2500 },
+    expect: { code: "PROTOCOL_ERROR", failClosed: true },
   },
   {
     id: "R4/554", title: "greeting 554: clear error, answered with QUIT",
@@ -581,7 +581,7 @@ const rows: Row[] = [
     server: { authMechanisms: ["LOGIN"], rules: [{ on: "AUTH", reply: "334 VXNlcm5hbWU6" }, { on: "SASL", reply: "334 UGFzc3dvcmQ6" }] },
     relay: `${TLS_REQUIRED}, auth: { mechanism: login, user: me, password: { env: MAILPLAN_THREATS_PW } }`,
     expect: {
-      code: ["AUTH_FAILED", "PROTOCOL_ERROR"], phase: "auth", failClosed: false, maxMs: 2500,
+      code: ["AUTH_FAILED", "PROTOCOL_ERROR"], phase: "auth", failClosed: false,
       extra(srv) {
         assert.ok(srv.received.authLines.length <= 12, `AUTH rounds are bounded: ${srv.received.authLines.length}`);
         assert.equal(srv.sawMailOrRcpt(), false);

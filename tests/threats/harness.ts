@@ -78,8 +78,6 @@ export interface Expect {
   failClosed: boolean;
   /** Not one byte after the TLS handshake (contract: security failures close without even QUIT). */
   silentAfterTls?: boolean;
-  /** The send ends within this many milliseconds (bounded). */
-  maxMs?: number;
   /** Connections the server saw (default 1; null: not checked). */
   connections?: number | null;
   extra?: (srv: HostileServer, result: TransactionResult, adapter: AdapterName) => void;
@@ -104,11 +102,12 @@ export interface Row {
 /** What a run produced, for reports. */
 export interface Outcome {
   result: TransactionResult;
+  /** Elapsed time, for the optional report only (MAILPLAN_THREATS_REPORT=1): never asserted. */
   ms: number;
   transcript: Transcript;
 }
 
-/** Sends one transaction, returning the result and the elapsed time. */
+/** Sends one transaction, returning the result and its transcript (bounds are proven by codes and counts, never by elapsed time). */
 export async function send(tx: TransactionPlan, adapter: AdapterName, message: Uint8Array = MESSAGE, greetingSilenceMs = 60_000): Promise<Outcome> {
   const transcript = new Transcript();
   const t0 = Date.now();
@@ -152,7 +151,7 @@ const refusalExpect: Expect = {
 };
 
 function check(row: Row, e: Expect, srv: HostileServer, out: Outcome, adapter: AdapterName): void {
-  const { result, ms, transcript } = out;
+  const { result, transcript } = out;
   const why = `${row.id} [${adapter}] ${JSON.stringify(result.error ?? { ok: result.ok })}\n${transcript}`;
   const wantOk = e.ok ?? false;
   assert.equal(result.ok, wantOk, `ok should be ${wantOk}: ${why}`);
@@ -175,7 +174,6 @@ function check(row: Row, e: Expect, srv: HostileServer, out: Outcome, adapter: A
   if (e.silentAfterTls) {
     assert.equal(srv.received.afterTls.bytes.length, 0, `bytes after the handshake: ${JSON.stringify(srv.received.afterTls.lines)} ${why}`);
   }
-  if (e.maxMs !== undefined) assert.ok(ms <= e.maxMs, `took ${ms} ms > ${e.maxMs} ms: ${why}`);
   if (e.connections !== null) assert.equal(srv.connectionCount, e.connections ?? 1, `connections: ${why}`);
   e.extra?.(srv, result, adapter);
 }
