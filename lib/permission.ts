@@ -12,6 +12,13 @@ import { MailplanError } from "./codes.ts";
 
 const NAMES = new Set(["NotCapable", "PermissionDenied"]);
 
+/** The `--allow-sys=…` values Deno accepts; other sys resources (e.g. "ca", the system's CA
+ * certificates that node:tls reads) can be granted only by a bare `--allow-sys`. */
+const SYS_DESCRIPTORS = new Set([
+  "hostname", "osRelease", "osUptime", "loadavg", "networkInterfaces", "systemMemoryInfo", "uid", "gid",
+  "cpus", "homedir", "username", "userInfo", "statfs", "getPriority", "setPriority", "inspector",
+]);
+
 /** The Deno permission error inside `e` (itself or a cause), or null. */
 function denoDenial(e: unknown): Error | null {
   for (let x = e, depth = 0; x && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
@@ -40,10 +47,10 @@ export function permissionError(e: unknown): MailplanError | null {
   const kind = m?.[1] ?? "a";
   const what = m?.[2];
   const flag = m?.[3] ?? "--allow-…";
-  const exact = what ? `${flag}=${what}` : flag;
+  const narrowable = what && (kind !== "sys" || SYS_DESCRIPTORS.has(what));
   return new MailplanError(
     "USAGE",
     `Deno did not grant mailplan ${kind} access${what ? ` to "${what}"` : ""}, which this command needs.`,
-    `run deno with ${exact} (or ${flag}); the README lists the permissions each command needs`,
+    `run deno with ${narrowable ? `${flag}=${what} (or ${flag})` : flag}; the README lists the permissions each command needs`,
   );
 }

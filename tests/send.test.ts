@@ -323,7 +323,16 @@ describe("Deno with fewer permissions than -A (issue 9): the missing one is name
     const r = await denoWith(["--allow-read", "--allow-net=127.0.0.1", "--allow-env=MAILPLAN_TEST_PW"], sendArgs(envConfig(), "--transcript", join(dir, "perm-t.txt")), { MAILPLAN_TEST_PW: "pw-for-send-tests" });
     assert.equal(r.code, 64, "--transcript needs --allow-write: " + r.err);
     assert.match(r.err, /--allow-write=/);
-    const ok = await denoWith(["--allow-read", "--allow-net=127.0.0.1", "--allow-env=MAILPLAN_TEST_PW"], sendArgs(envConfig(), "--verbose"), { MAILPLAN_TEST_PW: "pw-for-send-tests" });
+    // The sink's CA is added to the system roots, which Deno lets a program read only with a bare
+    // --allow-sys (its "ca" resource has no --allow-sys=… descriptor).
+    const noCa = await denoWith(["--allow-read", "--allow-net=127.0.0.1", "--allow-env=MAILPLAN_TEST_PW"], sendArgs(envConfig()), { MAILPLAN_TEST_PW: "pw-for-send-tests" });
+    assert.equal(noCa.code, 64, noCa.err);
+    assert.match(noCa.err, /sys access to "ca"/);
+    assert.match(noCa.err, /run deno with --allow-sys;/);
+    // Without `ca` (verify: false is allowed on loopback) no sys access is needed at all.
+    const noCaConfig = join(dir, "env-secret-no-ca.yaml");
+    writeFileSync(noCaConfig, readFileSync(envConfig(), "utf8").replace("ca: ./ca.pem, ", "verify: false, "));
+    const ok = await denoWith(["--allow-read", "--allow-net=127.0.0.1", "--allow-env=MAILPLAN_TEST_PW"], sendArgs(noCaConfig, "--verbose"), { MAILPLAN_TEST_PW: "pw-for-send-tests" });
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.err, /^-> EHLO localhost$/m);
     assert.equal(sink.received().length, before + 1);
