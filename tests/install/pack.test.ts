@@ -1,0 +1,96 @@
+/**
+ * The `mailplan` command as a user installs it: `npm pack`, `npm install -g --prefix TMP
+ * ./mailplan-X.tgz`, then TMP/bin/mailplan. Checks that the shim finds the Bun that came as a
+ * dependency and passes arguments, stdio, exit status, signals and the invoked name through.
+ */
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { childEnv, installGlobal, packOnce, run } from "./support.ts";
+
+let prefix: string;
+let mailplan: string;
+
+/** A stand-in for Bun (MAILPLAN_BUN): reports what it was given; `exit N`, `wait` on request. */
+const FAKE_BUN = `#!/usr/bin/env node
+const fs = require("fs");
+const [script, ...args] = process.argv.slice(2);
+const out = process.env.FAKE_OUT;
+if (args[0] === "wait") {
+  process.on("SIGTERM", () => { fs.writeFileSync(out, "SIGTERM"); process.removeAllListeners("SIGTERM"); process.kill(process.pid, "SIGTERM"); });
+  process.stdout.write("ready\\n");
+  setInterval(() => {}, 1 << 30);
+} else {
+  let stdin = ""; process.stdin.on("data", (d) => stdin += d).on("end", () => {
+    process.stdout.write(JSON.stringify({ script, args, invokedAs: process.env.MAILPLAN_INVOKED_AS, stdin }));
+    process.exit(args[0] === "exit" ? Number(args[1]) : 0);
+  });
+}
+`;
+
+before(async () => {
+  prefix = await installGlobal(await packOnce());
+  mailplan = join(prefix, "bin", "mailplan");
+}, { timeout: 300_000 });
+
+describe("npm install -g of the packed tarball", () => {
+  test("mailplan --version runs mod.ts with the Bun installed as a dependency", async () => {
+    const r = await run(mailplan, ["--version"], { env: childEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname!, "..", "..", "package.json"), "utf8"));
+    assert.equal(r.stdout, `mailplan ${pkg.version}\n`);
+  });
+
+  test("mailplan demo sends through its loopback sink and exits 0", async () => {
+    const r = await run(mailplan, ["demo", "--json"], { env: childEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout);
+    assert.equal(result.ok, true);
+    assert.equal(result.demo.received.length, 2);
+  });
+
+  test("exit statuses pass through (64 usage, 78 config)", async () => {
+    assert.equal((await run(mailplan, ["send", "--bogus"], { env: childEnv() })).code, 64);
+    const missing = await run(mailplan, ["check", "--config", join(prefix, "nope.yaml")], { env: childEnv() });
+    assert.equal(missing.code, 78);
+    assert.match(missing.stderr, /does not exist/);
+  });
+});
+
+describe("the shim with a stand-in Bun (MAILPLAN_BUN)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mailplan-shim-"));
+  const fake = join(dir, "fake-bun");
+  writeFileSync(fake, FAKE_BUN);
+  chmodSync(fake, 0o755);
+
+  test("arguments, stdin, stdout and the exit status pass through unchanged", async () => {
+    const r = await run(mailplan, ["exit", "75", "a b", "--x=ü"], { env: childEnv({ MAILPLAN_BUN: fake }), input: "piped in" });
+    assert.equal(r.code, 75);
+    const seen = JSON.parse(r.stdout);
+    assert.match(seen.script, /mailplan[/\\]mod\.ts$/);
+    assert.deepEqual(seen.args, ["exit", "75", "a b", "--x=ü"]);
+    assert.equal(seen.stdin, "piped in");
+    assert.equal(seen.invokedAs, "mailplan");
+  });
+
+  test("invoked through a symlink named sendmail: MAILPLAN_INVOKED_AS=sendmail", async () => {
+    const link = join(dir, "sendmail");
+    symlinkSync(mailplan, link);
+    const r = await run(link, ["-t"], { env: childEnv({ MAILPLAN_BUN: fake }) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).invokedAs, "sendmail");
+  });
+
+  test("SIGTERM to the command reaches Bun, and the command dies of it too", async () => {
+    const marker = join(dir, "signal");
+    const child = spawn(mailplan, ["wait"], { env: childEnv({ MAILPLAN_BUN: fake, FAKE_OUT: marker }), stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise<void>((resolve) => child.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
+    const ended = new Promise<string | null>((resolve) => child.on("close", (_code, signal) => resolve(signal)));
+    child.kill("SIGTERM");
+    assert.equal(await ended, "SIGTERM");
+    assert.equal(readFileSync(marker, "utf8"), "SIGTERM");
+  });
+});
