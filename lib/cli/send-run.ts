@@ -7,6 +7,7 @@
  * (flagged when it was cut off mid-send, so that a flush never resends it blindly).
  */
 import type { Config } from "../config/schema.ts";
+import type { SecretEnv } from "../config/secret.ts";
 import { deliver } from "../engine/deliver.ts";
 import type { Transcript } from "../engine/transcript.ts";
 import type { MessageSource, TransactionResult } from "../engine/types.ts";
@@ -32,6 +33,8 @@ export interface SendJob {
   message: MessageSource;
   route?: string;
   adapter?: AdapterName;
+  /** Where `{ env: NAME }` secrets are read (default process.env; the library passes its own). */
+  env?: SecretEnv;
   transcript?: Transcript;
   /** Store temporary failures here (after retries); absent: report them only. */
   outbox?: OutboxTarget;
@@ -60,7 +63,7 @@ async function deliverWrittenAhead(job: SendJob, tx: TransactionPlan): Promise<T
   const dir = job.outbox!.dir;
   const id = await store(job, tx, { code: "TEMPORARY_FAILURE", message: "Stored before sending." });
   await beginAttempt(dir, id, { relay: tx.relays[0].relay });
-  const r = await deliver(tx, job.message, { baseDir: job.baseDir, adapter: job.adapter, transcript: job.transcript });
+  const r = await deliver(tx, job.message, { baseDir: job.baseDir, env: job.env, adapter: job.adapter, transcript: job.transcript });
   if (!shouldQueue(r)) {
     await drop(dir, id); // delivered, or failed for good: the result says which
     return r;
@@ -93,7 +96,7 @@ export async function runSend(job: SendJob): Promise<SendResult> {
       continue;
     }
     if (plan.transactions.length > 1) job.transcript?.note(`transaction for route ${tx.route}: ${tx.recipients.join(", ")}`);
-    results.push(job.outbox ? await deliverWrittenAhead(job, tx) : await deliver(tx, job.message, { baseDir: job.baseDir, adapter: job.adapter, transcript: job.transcript }));
+    results.push(job.outbox ? await deliverWrittenAhead(job, tx) : await deliver(tx, job.message, { baseDir: job.baseDir, env: job.env, adapter: job.adapter, transcript: job.transcript }));
   }
   return combine(results);
 }

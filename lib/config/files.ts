@@ -7,9 +7,10 @@ import process from "node:process";
 import type { Config, SecurityConfig } from "./schema.ts";
 import type { ConfigPath, Problem } from "./problem.ts";
 import { resolvePath } from "./paths.ts";
+import type { SecretEnv } from "./secret.ts";
 
 /** Problems with the files and secrets a valid config refers to. */
-export function checkReferences(config: Config, baseDir: string): Problem[] {
+export function checkReferences(config: Config, baseDir: string, env: SecretEnv = process.env): Problem[] {
   const out: Problem[] = [];
   const pem = (path: ConfigPath, file: string, kind: "CERTIFICATE" | "PRIVATE KEY") => {
     const abs = resolvePath(baseDir, file);
@@ -40,7 +41,7 @@ export function checkReferences(config: Config, baseDir: string): Problem[] {
     security(relay.security, ["relays", name, "security"]);
     const pw = relay.auth?.password;
     const path = ["relays", name, "auth", "password"];
-    if (pw && typeof pw === "object" && "env" in pw && !process.env[pw.env]) {
+    if (pw && typeof pw === "object" && "env" in pw && !env[pw.env]) {
       out.push({ severity: "warning", path, message: `environment variable ${pw.env} is not set here`, hint: "send will fail unless it is set where mailplan runs" });
     }
     if (pw && typeof pw === "object" && "file" in pw && !existsSync(resolvePath(baseDir, pw.file))) {

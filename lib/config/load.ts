@@ -7,6 +7,7 @@ import { checkReferences } from "./files.ts";
 import type { Problem } from "./problem.ts";
 import { sortProblems } from "./problem.ts";
 import type { Config } from "./schema.ts";
+import type { SecretEnv } from "./secret.ts";
 import { parseSource } from "./source.ts";
 import { validateConfig } from "./validate.ts";
 
@@ -23,6 +24,8 @@ export interface LoadedConfig {
 /** Options for loading: `references` also checks the files and secrets the config points to (for `check`). */
 export interface LoadOptions {
   references?: boolean;
+  /** Where `{ env: NAME }` secrets are looked for by `references` (default process.env). */
+  env?: SecretEnv;
 }
 
 /**
@@ -39,7 +42,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     const validated = validateConfig(source.value ?? null);
     problems.push(...validated.problems, ...lintConfig(validated.partial));
     if (validated.config) {
-      if (options.references) problems.push(...checkReferences(validated.config, baseDir));
+      if (options.references) problems.push(...checkReferences(validated.config, baseDir, options.env));
       config = validated.config;
     }
   }
