@@ -17,6 +17,8 @@ export { compileConfig, type Envelope, planEnvelope } from "./lib/plan/compile.t
 export type * from "./lib/plan/types.ts";
 export { runCli } from "./lib/cli/main.ts";
 export { createMailer } from "./lib/api/mailer.ts";
+/** A loopback SMTP server (what `mailplan demo` sends to), to try the library without a real one. */
+export { type Sink as DemoSink, type SinkOptions as DemoSinkOptions, startSink as startDemoSink } from "./lib/demo/sink.ts";
 export type {
   AttachmentContent, CheckResult, DeliveryError, Mailer, MailerOptions, PlanOptions, Recipients, SecretEnv, SendOptions,
   SendResult, TlsSummary, TransactionResult,
