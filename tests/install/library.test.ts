@@ -1,0 +1,55 @@
+/**
+ * The library as a user gets it: `npm pack`, `npm install ./mailplan-X.tgz` in another folder,
+ * then the three example scripts (examples/library) copied there and run on Bun, Deno and Node
+ * ≥ 20, each importing "mailplan" (the built dist/ with its .d.ts) and sending to the demo sink.
+ * The script's JSON result and the message the sink stored are both checked.
+ */
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { childEnv, installInProject, ok, packOnce, root, run } from "./support.ts";
+
+let project: string;
+const deno = join(root, "node_modules", ".bin", "deno");
+
+before(async () => {
+  project = await installInProject(await packOnce());
+  for (const f of ["bun.ts", "deno.ts", "node.mjs"]) copyFileSync(join(root, "examples", "library", f), join(project, f));
+}, { timeout: 300_000 });
+
+/** Runs an example and checks its result and what the sink stored. */
+async function sends(cmd: string, args: string[], greeting: string) {
+  const r = await run(cmd, args, { cwd: project, env: childEnv() });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  const lines = r.stdout.trimEnd().split("\n");
+  const stored = lines.pop()!.replace(/^stored: /, "");
+  const result = JSON.parse(lines.join("\n"));
+  assert.equal(result.ok, true);
+  assert.deepEqual(result.accepted, ["ops@example.com"]);
+  assert.equal(result.response.code, 250);
+  assert.equal(result.tls.version, "TLSv1.3");
+  const message = readFileSync(stored, "utf8");
+  assert.match(message, new RegExp(`Subject: ${greeting}\r\n`));
+  assert.match(message, /filename=report\.csv/);
+  assert.ok(message.includes(btoa("host,ok\nweb1,yes\n")));
+  assert.equal(message.match(/Message-ID: (<[^>]+>)/)?.[1], result.messageId);
+}
+
+describe("the packed library, installed in another folder", () => {
+  test("Bun: examples/library/bun.ts sends through the demo sink", async () => {
+    await sends(join(project, "node_modules", ".bin", "bun"), ["bun.ts"], "Hello from Bun");
+  });
+
+  test("Deno: examples/library/deno.ts imports the npm package and sends", async () => {
+    await sends(deno, ["run", "-A", "deno.ts"], "Hello from Deno");
+  });
+
+  test("Deno type-checks the script against the package's .d.ts", async () => {
+    await ok(deno, ["check", "deno.ts"], { cwd: project, env: childEnv() });
+  });
+
+  test("Node: examples/library/node.mjs sends with the node:tls adapter", async () => {
+    await sends("node", ["node.mjs"], "Hello from Node");
+  });
+});
