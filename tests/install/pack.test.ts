@@ -6,10 +6,12 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import process from "node:process";
 import { join } from "node:path";
-import { childEnv, installGlobal, packOnce, run } from "./support.ts";
+import { parse as parseYaml } from "yaml";
+import { childEnv, installGlobal, packOnce, root, run } from "./support.ts";
 
 let prefix: string;
 let mailplan: string;
@@ -57,6 +59,24 @@ describe("npm install -g of the packed tarball", () => {
     const missing = await run(mailplan, ["check", "--config", join(prefix, "nope.yaml")], { env: childEnv() });
     assert.equal(missing.code, 78);
     assert.match(missing.stderr, /does not exist/);
+  });
+});
+
+describe("the GitOps example as a user's CI runs it", () => {
+  test("examples/gitops/gitlab-ci.yml: every script line after the install works with the installed command", async () => {
+    const job = parseYaml(readFileSync(join(root, "examples", "gitops", "gitlab-ci.yml"), "utf8"))["mail-plan"];
+    const [install, ...lines] = job.script as string[];
+    assert.match(install, /^npm install -g "\$MAILPLAN"$/);
+    const repo = mkdtempSync(join(tmpdir(), "mailplan-user-repo-"));
+    mkdirSync(join(repo, "mail"));
+    copyFileSync(join(root, "examples", "gitops", "mail.yaml"), join(repo, "mail", "mail.yaml"));
+    const env = childEnv({ PATH: `${join(prefix, "bin")}:${process.env.PATH}` });
+    for (const line of lines) {
+      const r = await run("sh", ["-c", line], { cwd: repo, env });
+      assert.equal(r.code, 0, `${line}\n${r.stdout}\n${r.stderr}`);
+    }
+    assert.equal(JSON.parse(readFileSync(join(repo, "check.json"), "utf8")).errors, 0);
+    assert.ok(Object.keys(JSON.parse(readFileSync(join(repo, "plan.json"), "utf8")).relays).length > 0);
   });
 });
 
