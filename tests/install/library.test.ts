@@ -6,8 +6,10 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { generateDemoPki } from "../../lib/demo/pki.ts";
+import { startSink } from "../../lib/demo/sink.ts";
 import { childEnv, installInProject, ok, packOnce, root, run } from "./support.ts";
 
 let project: string;
@@ -52,4 +54,47 @@ describe("the packed library, installed in another folder", () => {
   test("Node: examples/library/node.mjs sends with the node:tls adapter", async () => {
     await sends("node", ["node.mjs"], "Hello from Node");
   });
+
+  test("Deno with network access only (no read, write or sys permission): config text, secret from env, outbox off", async () => {
+    const sink = await startSink({ user: "edge", password: "pw-edge", requireAuth: true, pki: generateDemoPki() });
+    try {
+      writeFileSync(join(project, "edge.ts"), EDGE_SCRIPT);
+      const r = await run(deno, ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-env=LOG_TOKENS,LOG_STREAM", "edge.ts", String(sink.ports.implicit), sink.pin], { cwd: project, env: childEnv() });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const result = JSON.parse(r.stdout);
+      assert.equal(result.ok, true, JSON.stringify(result.error));
+      const stored = readFileSync(sink.received()[0].path, "utf8");
+      assert.match(stored, /Subject: from the edge\r\n/);
+      assert.ok(stored.includes(btoa("in memory")));
+    } finally {
+      await sink.close();
+    }
+  });
 });
+
+/**
+ * What an edge function does: everything in memory. (`--allow-env=LOG_TOKENS,LOG_STREAM` is for
+ * the yaml package, which reads those two debug switches; `helo` spares --allow-sys=hostname.)
+ */
+const EDGE_SCRIPT = `import { createMailer } from "mailplan";
+const [port, pin] = Deno.args;
+const mailer = createMailer({
+  config: \`version: 1
+relays:
+  sink:
+    host: 127.0.0.1
+    port: \${port}
+    strategy: implicit
+    helo: edge.example
+    security: { verify: false, pin: "\${pin}", server_name: localhost }
+    auth: { user: edge, password: { env: SMTP_PASSWORD } }
+routes: [{ name: all, via: [sink] }]
+\`,
+  env: { SMTP_PASSWORD: "pw-edge" },
+  outbox: false,
+});
+const r = await mailer.send({ from: "edge@example.com", to: "ops@example.com", subject: "from the edge", text: "only sockets",
+  attachments: [{ filename: "a.txt", content: "in memory" }] });
+await mailer.close();
+console.log(JSON.stringify(r));
+`;
