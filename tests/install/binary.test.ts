@@ -4,7 +4,7 @@
  * `demo`, and a `send` to a loopback sink whose stored message is read back.
  * Skipped (with the reason) only on hosts bun build --compile has no target for.
  */
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,10 +22,8 @@ const binary = join(dir, `mailplan-${target}`);
 const bare = () => ({ PATH: "/usr/bin:/bin", HOME: dir, NO_COLOR: "1", MAILPLAN_OUTBOX: join(dir, "outbox") });
 let sink: Sink | undefined;
 
-before(async () => {
-  if (skip) return;
-  await ok("node", [join(root, "scripts", "build-binary.mjs"), "--only", target, "--outdir", dir], { cwd: dir });
-}, { timeout: 300_000 });
+// Built at module load, not in a hook (Bun's per-hook timeout ignores hook options).
+if (!skip) await ok("node", [join(root, "scripts", "build-binary.mjs"), "--only", target, "--outdir", dir], { cwd: dir });
 after(async () => {
   await sink?.close();
   rmSync(binary, { force: true }); // 100 MB

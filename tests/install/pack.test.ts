@@ -3,7 +3,7 @@
  * ./mailplan-X.tgz`, then TMP/bin/mailplan. Checks that the shim finds the Bun that came as a
  * dependency and passes arguments, stdio, exit status, signals and the invoked name through.
  */
-import { before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
@@ -13,8 +13,10 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { childEnv, installGlobal, packOnce, root, run } from "./support.ts";
 
-let prefix: string;
-let mailplan: string;
+// Set up at module load, not in a hook: packing (tsc) and installing can take over a minute on a
+// busy machine, and Bun applies its per-hook timeout to hooks whatever their options say.
+const prefix = await installGlobal(await packOnce());
+const mailplan = join(prefix, "bin", "mailplan");
 
 /** A stand-in for Bun (MAILPLAN_BUN): reports what it was given; `exit N`, `wait` on request. */
 const FAKE_BUN = `#!/usr/bin/env node
@@ -32,11 +34,6 @@ if (args[0] === "wait") {
   });
 }
 `;
-
-before(async () => {
-  prefix = await installGlobal(await packOnce());
-  mailplan = join(prefix, "bin", "mailplan");
-}, { timeout: 300_000 });
 
 describe("npm install -g of the packed tarball", () => {
   test("mailplan --version runs mod.ts with the Bun installed as a dependency", async () => {
