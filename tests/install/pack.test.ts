@@ -110,4 +110,41 @@ describe("the shim with a stand-in Bun (MAILPLAN_BUN)", () => {
     assert.equal(await ended, "SIGTERM");
     assert.equal(readFileSync(marker, "utf8"), "SIGTERM");
   });
+
+  test("with Bun's postinstall skipped (npm 11's default), the binary of Bun's platform package runs", async () => {
+    // The layout npm leaves then: bun/bin/bun.exe is a small placeholder, the real binary is in
+    // @oven/bun-<os>-<arch>/bin/bun. Built by hand here, with a large shell script as that binary.
+    const pkg = mkdtempSync(join(tmpdir(), "mailplan-layout-"));
+    const modules = join(pkg, "node_modules");
+    mkdirSync(join(pkg, "bin"));
+    copyFileSync(join(root, "bin", "mailplan.js"), join(pkg, "bin", "mailplan.js"));
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "mailplan", type: "module" }));
+    mkdirSync(join(modules, "bun", "bin"), { recursive: true });
+    writeFileSync(join(modules, "bun", "package.json"), JSON.stringify({ name: "bun" }));
+    writeFileSync(join(modules, "bun", "bin", "bun.exe"), "placeholder\n");
+    const arch = process.arch === "arm64" ? "aarch64" : process.arch;
+    const platform = join(modules, "@oven", `bun-${process.platform}-${arch}`);
+    mkdirSync(join(platform, "bin"), { recursive: true });
+    writeFileSync(join(platform, "package.json"), JSON.stringify({ name: `@oven/bun-${process.platform}-${arch}` }));
+    writeFileSync(join(platform, "bin", "bun"), `#!/bin/sh\necho "platform binary: $*"\nexit 3\n#${"x".repeat(1_100_000)}\n`);
+    chmodSync(join(platform, "bin", "bun"), 0o755);
+    const env = childEnv();
+    delete env.MAILPLAN_BUN;
+    const r = await run("node", [join(pkg, "bin", "mailplan.js"), "--version"], { env });
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, `platform binary: ${join(pkg, "mod.ts")} --version\n`);
+  });
+
+  test("without any Bun: one sentence naming the fix, exit 69", async () => {
+    const pkg = mkdtempSync(join(tmpdir(), "mailplan-nobun-"));
+    mkdirSync(join(pkg, "bin"));
+    copyFileSync(join(root, "bin", "mailplan.js"), join(pkg, "bin", "mailplan.js"));
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "mailplan", type: "module" }));
+    const env = childEnv();
+    delete env.MAILPLAN_BUN;
+    const r = await run("node", [join(pkg, "bin", "mailplan.js"), "--version"], { env, cwd: pkg });
+    assert.equal(r.code, 69);
+    assert.match(r.stderr, /^mailplan: cannot start: the bun package is not installed next to mailplan\. .*MAILPLAN_BUN/);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  });
 });
