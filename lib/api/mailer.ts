@@ -23,15 +23,28 @@ import { MailplanError } from "../codes.ts";
 import { ConfigInvalidError } from "../config/config-error.ts";
 import { problemToJson } from "../config/problem.ts";
 import type { Config } from "../config/schema.ts";
-import { Transcript } from "../engine/transcript.ts";
-import { outboxDir } from "../outbox/dir.ts";
 import { planEnvelope } from "../plan/compile.ts";
-import { withProbeHints } from "../cli/send.ts";
-import { runSend, type SendResult } from "../cli/send-run.ts";
+import type { SendResult } from "../cli/send-run.ts";
 import { readConfigInput } from "./config-input.ts";
-import { prepareMessage } from "./message-input.ts";
 import type { CheckResult, Mailer, MailerOptions, PlanOptions, SendOptions } from "./types.ts";
 import process from "node:process";
+
+/**
+ * The sending half (engine, sockets, message composition, outbox) is loaded on the first send,
+ * not when mod.ts is imported: `mailplan --version`, `check` and `plan` run through mod.ts too,
+ * and must not pay for it at start-up.
+ */
+function loadSender() {
+  return Promise.all([
+    import("../cli/send-run.ts"),
+    import("../cli/send.ts"),
+    import("../engine/transcript.ts"),
+    import("../outbox/dir.ts"),
+    import("./message-input.ts"),
+  ]).then(([run, cli, transcript, dir, input]) => ({
+    runSend: run.runSend, withProbeHints: cli.withProbeHints, Transcript: transcript.Transcript, outboxDir: dir.outboxDir, prepareMessage: input.prepareMessage,
+  }));
+}
 
 /**
  * Creates a mailer. Throws CONFIG_INVALID (a ConfigInvalidError with every problem) when the
@@ -47,7 +60,7 @@ export function createMailer(options: MailerOptions): Mailer {
   let closed = false;
   const inFlight = new Set<Promise<unknown>>();
 
-  const outboxFor = (message: SendOptions) => {
+  const outboxFor = (message: SendOptions, outboxDir: (o: string | undefined, d: string, e: Record<string, string | undefined>) => string) => {
     if (options.outbox === false || message.outbox === false) return undefined;
     const dir = typeof options.outbox === "string" ? options.outbox : outboxDir(config.outbox, loaded.baseDir, env ?? process.env);
     return { dir, config: path ?? "" }; // "": `outbox flush` then asks for --config
@@ -55,6 +68,7 @@ export function createMailer(options: MailerOptions): Mailer {
 
   async function send(message: SendOptions): Promise<SendResult> {
     if (closed) throw new MailplanError("USAGE", "This mailer is closed.", "create a new one with createMailer");
+    const { runSend, withProbeHints, Transcript, outboxDir, prepareMessage } = await loadSender();
     const prepared = await prepareMessage(message);
     try {
       const transcript = new Transcript();
@@ -65,7 +79,7 @@ export function createMailer(options: MailerOptions): Mailer {
       // The one call into the CLI's send pipeline (lib/cli/send-run.ts).
       const result = await runSend({
         config, baseDir: loaded.baseDir, envelope: prepared.envelope, message: prepared.message,
-        route: message.route, adapter: options.adapter, transcript, outbox: outboxFor(message), env,
+        route: message.route, adapter: options.adapter, transcript, outbox: outboxFor(message, outboxDir), env,
       });
       if (path) withProbeHints(result, path);
       return result;
