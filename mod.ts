@@ -1,6 +1,7 @@
 /**
- * mailplan: declarative SMTP sending. Run as a program (`bun run mod.ts …`, `deno run -A mod.ts …`)
- * or import the library API from here.
+ * mailplan: declarative SMTP sending. Run as a program (`mailplan …`, or from a checkout
+ * `bun run mod.ts …` / `deno run -A mod.ts …`) or import the library from here:
+ * `import { createMailer } from "mailplan"` (see lib/api/mailer.ts).
  */
 import process from "node:process";
 import { runCli } from "./lib/cli/main.ts";
@@ -16,6 +17,13 @@ export { configJsonSchema } from "./lib/config/json-schema.ts";
 export { compileConfig, type Envelope, planEnvelope } from "./lib/plan/compile.ts";
 export type * from "./lib/plan/types.ts";
 export { runCli } from "./lib/cli/main.ts";
+export { createMailer } from "./lib/api/mailer.ts";
+/** A loopback SMTP server (what `mailplan demo` sends to), to try the library without a real one. */
+export { type Sink as DemoSink, type SinkOptions as DemoSinkOptions, startSink as startDemoSink } from "./lib/demo/sink.ts";
+export type {
+  AttachmentContent, CheckResult, DeliveryError, Mailer, MailerOptions, PlanOptions, Recipients, SecretEnv, SendOptions,
+  SendResult, TlsSummary, TransactionResult,
+} from "./lib/api/types.ts";
 
 if (import.meta.main) {
   // A reader that went away (EPIPE) must not turn a finished command into a crash: the exit status stands.

@@ -32,7 +32,8 @@ const LAYERS: Record<string, number> = {
   probe: 4,
   demo: 5,
   cli: 6,
-  "mod.ts": 7,
+  api: 7, // the library (createMailer): the CLI's send pipeline behind a typed API
+  "mod.ts": 8,
 };
 
 /** Violations that exist today, each with the reason; the test fails when one disappears. */

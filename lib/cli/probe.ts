@@ -31,6 +31,9 @@ export async function probeCommand(args: string[], io: CliIo): Promise<number> {
     io.out(HELP.probe);
     return 0;
   }
+  if (values.config !== undefined && values.relay === undefined && positionals[0] === undefined) { // every relay: a table
+    return await (await import("./probe-all.ts")).probeAllCommand(values.config, { json: values.json ?? false, timeout: values.timeout }, io);
+  }
   if ((values.config === undefined) !== (values.relay === undefined)) {
     throw new MailplanError("USAGE", "probe needs --config and --relay together.", "for example: mailplan probe --config mail.yaml --relay primary");
   }

@@ -13,6 +13,7 @@
  */
 import { MailplanError } from "../codes.ts";
 import type { Config } from "../config/schema.ts";
+import type { SecretEnv } from "../config/secret.ts";
 import { deliver } from "../engine/deliver.ts";
 import type { Transcript } from "../engine/transcript.ts";
 import type { MessageSource, TransactionResult } from "../engine/types.ts";
@@ -54,6 +55,8 @@ export interface SendJob {
   message: MessageSource;
   route?: string;
   adapter?: AdapterName;
+  /** Where `{ env: NAME }` secrets are read (default process.env; the library passes its own). */
+  env?: SecretEnv;
   transcript?: Transcript;
   mode: SendMode;
 }
@@ -74,7 +77,7 @@ function storeTx(outbox: OutboxTarget, job: SendJob, tx: TransactionPlan, reason
 }
 
 function deliverTx(job: SendJob, tx: TransactionPlan, beforeDot?: (info: { relay: string; recipients: string[] }) => Promise<void>): Promise<TransactionResult> {
-  return deliver(tx, job.message, { baseDir: job.baseDir, adapter: job.adapter, transcript: job.transcript, beforeDot });
+  return deliver(tx, job.message, { baseDir: job.baseDir, env: job.env, adapter: job.adapter, transcript: job.transcript, beforeDot });
 }
 
 /** `send --queue`: stored without trying; a store that fails is an error (nothing was sent either). */

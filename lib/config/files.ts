@@ -13,6 +13,7 @@ import type { Config, SecurityConfig } from "./schema.ts";
 import type { RelayRefs } from "./rules.ts";
 import type { ConfigPath, Problem } from "./problem.ts";
 import { resolvePath } from "./paths.ts";
+import type { SecretEnv } from "./secret.ts";
 import { FILE_LIMITS, readRegularFile } from "./regular-file.ts";
 
 /** What the file checks look at: a valid config, or the valid parts of one. */
@@ -90,7 +91,7 @@ export function checkCertificateFiles(config: FileCheckInput, baseDir: string): 
  *
  * @example checkSecrets(config, baseDir).map(formatProblem) // ["…: warning: secret file /etc/mailplan/pw can be read or changed by group or others (mode 0644); chmod 600 /etc/mailplan/pw"]
  */
-export function checkSecrets(config: FileCheckInput, baseDir: string): Problem[] {
+export function checkSecrets(config: FileCheckInput, baseDir: string, env: SecretEnv = process.env): Problem[] {
   const out: Problem[] = [];
   const relays = config.refs ?? config.relays;
   for (const name of Object.keys(relays)) {
@@ -98,7 +99,7 @@ export function checkSecrets(config: FileCheckInput, baseDir: string): Problem[]
     const path = ["relays", name, "auth", "password"];
     if (!pw || typeof pw !== "object") continue;
     if ("env" in pw) {
-      if (!process.env[pw.env]) out.push({ severity: "warning", path, message: `environment variable ${pw.env} is not set here`, hint: "send will fail unless it is set where mailplan runs" });
+      if (!env[pw.env]) out.push({ severity: "warning", path, message: `environment variable ${pw.env} is not set here`, hint: "send will fail unless it is set where mailplan runs" });
       continue;
     }
     const abs = resolvePath(baseDir, pw.file);

@@ -7,6 +7,7 @@ import { FILE_LIMITS, formatSize, readRegularFile } from "./regular-file.ts";
 import type { Problem } from "./problem.ts";
 import { sortProblems } from "./problem.ts";
 import type { Config } from "./schema.ts";
+import type { SecretEnv } from "./secret.ts";
 import { parseSource } from "./source.ts";
 import { validateConfig } from "./validate.ts";
 
@@ -27,6 +28,8 @@ export interface LoadedConfig {
 export interface LoadOptions {
   references?: boolean;
   files?: boolean;
+  /** Where `{ env: NAME }` secrets are looked for by `references` (default process.env). */
+  env?: SecretEnv;
 }
 
 /**
@@ -43,7 +46,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     const validated = validateConfig(source.value ?? null);
     problems.push(...validated.problems, ...lintConfig(validated.lintable));
     if (options.files ?? options.references) problems.push(...checkCertificateFiles(validated.lintable, baseDir));
-    if (options.references) problems.push(...checkSecrets(validated.lintable, baseDir));
+    if (options.references) problems.push(...checkSecrets(validated.lintable, baseDir, options.env));
     config = validated.config;
   }
   for (const p of problems) {

@@ -8,6 +8,9 @@ import { resolvePath } from "./paths.ts";
 import { FILE_LIMITS, readRegularFile } from "./regular-file.ts";
 import type { SecretConfig } from "./schema.ts";
 
+/** Where `{ env: NAME }` secrets are read: process.env by default, or an object (the library's `env`). */
+export type SecretEnv = Readonly<Record<string, string | undefined>>;
+
 /** A secret as a plan carries it: where to find the value, not the value. */
 export type SecretRef = { env: string } | { file: string } | { literal: "redacted" };
 
@@ -32,9 +35,9 @@ export function describeSecret(ref: SecretRef): string {
  * Reads a secret's value at the moment it is needed. A file secret loses one trailing newline.
  * Throws CONFIG_INVALID naming where the secret was expected (never its value).
  */
-export function resolveSecret(ref: SecretRef, baseDir: string): string {
+export function resolveSecret(ref: SecretRef, baseDir: string, env: SecretEnv = process.env): string {
   if ("env" in ref) {
-    const value = process.env[ref.env];
+    const value = env[ref.env];
     if (value === undefined || value === "") {
       throw new MailplanError("CONFIG_INVALID", `The environment variable ${ref.env} is not set.`, `export ${ref.env}=… before running, or use { file: PATH }`);
     }

@@ -13,7 +13,7 @@ import { BodyEncoder } from "../smtp/body.ts";
 import { type Phase, SmtpError } from "../smtp/errors.ts";
 import { SmtpSession } from "../smtp/session.ts";
 import type { Action, SessionAuth, SessionResult } from "../smtp/types.ts";
-import { resolveSecret } from "../config/secret.ts";
+import { resolveSecret, type SecretEnv } from "../config/secret.ts";
 import type { RelayPlan } from "../plan/types.ts";
 import { toDeliveryError } from "./errors.ts";
 import { redactSecret } from "./redact.ts";
@@ -26,6 +26,8 @@ export interface AttemptOptions {
   envelope: { from: string; recipients: string[] };
   message: MessageSource;
   baseDir: string;
+  /** Where `{ env: NAME }` secrets are read (default process.env). */
+  env?: SecretEnv;
   adapter?: AdapterName;
   transcript?: Transcript;
   /** How long a STARTTLS/plain relay may stay silent before its port is tested for implicit TLS
@@ -153,7 +155,7 @@ async function attempt(relay: RelayPlan, opts: AttemptOptions, onSecret: (s: str
   let tls: TlsSummary | null = null;
   try {
     const auth: SessionAuth | undefined = relay.auth
-      ? { mechanism: relay.auth.mechanism, user: relay.auth.user, password: resolveSecret(relay.auth.password, opts.baseDir) }
+      ? { mechanism: relay.auth.mechanism, user: relay.auth.user, password: resolveSecret(relay.auth.password, opts.baseDir, opts.env) }
       : undefined;
     if (auth) onSecret(auth.password);
     session = new SmtpSession({

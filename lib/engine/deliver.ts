@@ -10,6 +10,7 @@
  * Permanent refusals, authentication failures and "delivery status unknown" stop at once (the
  * latter is resent only with `retry.delivery_unknown: resend`).
  */
+import type { SecretEnv } from "../config/secret.ts";
 import type { AdapterName } from "../net/conn.ts";
 import type { RelayPlan, TransactionPlan } from "../plan/types.ts";
 import { type AttemptResult, runAttempt } from "./attempt.ts";
@@ -22,6 +23,8 @@ import type { AttemptSummary, DeliveryError, MessageSource, TransactionResult } 
 export interface DeliverOptions {
   /** Folder that relative paths in the plan (ca, client_cert, secret files) are resolved against. */
   baseDir: string;
+  /** Where `{ env: NAME }` secrets are read (default process.env). */
+  env?: SecretEnv;
   /** Socket adapter; default: Bun native under Bun, node:tls under Deno. */
   adapter?: AdapterName;
   transcript?: Transcript;
@@ -105,7 +108,7 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
         t?.note(`try ${n} of ${relay.retry.attempts} on ${relay.relay} in ${wait} ms, for ${pending.join(", ")}`);
         await sleep(wait);
       }
-      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, adapter: options.adapter, transcript: t, greetingSilenceMs: options.greetingSilenceMs, beforeDot: options.beforeDot });
+      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, env: options.env, adapter: options.adapter, transcript: t, greetingSilenceMs: options.greetingSilenceMs, beforeDot: options.beforeDot });
       last = { relay, r };
       attempts.push({ relay: relay.relay, server, error: r.error ?? (r.session?.error?.toJSON() as unknown as DeliveryError | undefined) ?? null });
       const delivered = r.error === null; // the final dot got 2xx for this try's accepted recipients

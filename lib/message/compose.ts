@@ -8,7 +8,7 @@
 import { basename } from "node:path";
 import { MailplanError } from "../codes.ts";
 import { formatAddressList, formatMailbox, type Mailbox, parseAddressList, parseMailbox } from "./address.ts";
-import { base64Size, base64Stream } from "./base64.ts";
+import { Base64Encoder, base64Size, base64Stream } from "./base64.ts";
 import { boundaries } from "./boundary.ts";
 import { splitLines } from "./crlf.ts";
 import { formatDate } from "./date.ts";
@@ -39,8 +39,10 @@ export interface ComposeOptions {
   textFile?: string;
   /** A UTF-8 HTML file: the message becomes multipart/alternative. */
   htmlFile?: string;
-  /** Files attached as base64 (multipart/mixed). */
-  attachments?: readonly string[];
+  /** The HTML body as text (instead of `htmlFile`; the library's `html`). */
+  html?: string;
+  /** Attached as base64 (multipart/mixed): file paths, or contents held in memory (the library). */
+  attachments?: readonly (string | AttachmentContent)[];
   /** Extra header fields, in order (not Date, From, To, Cc, Bcc, Subject, Message-ID, MIME-*, Content-*). */
   headers?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>;
   /** Date header; now when absent. Written in UTC. */
@@ -53,6 +55,16 @@ export interface ComposeOptions {
   boundarySeed?: string;
   /** The server offers 8BITMIME: non-ASCII text may go as 8bit instead of quoted-printable. */
   eightBitMime?: boolean;
+}
+
+/** An attachment given as its content rather than a file: no filesystem needed. */
+export interface AttachmentContent {
+  /** The file name shown to the recipient (also picks the Content-Type when `contentType` is absent). */
+  filename: string;
+  /** The bytes (a string is sent as UTF-8). */
+  content: Uint8Array | string;
+  /** e.g. `application/pdf`; default: from the file name's extension. */
+  contentType?: string;
 }
 
 /** A composed message: envelope, the numbers MAIL FROM needs, and a re-startable byte stream. */
@@ -129,7 +141,29 @@ function textLeaf(text: string, subtype: "plain" | "html", eightBitMime: boolean
   };
 }
 
-async function attachmentLeaf(file: string): Promise<Leaf> {
+function inMemoryAttachmentLeaf(a: AttachmentContent): Leaf {
+  const name = a.filename;
+  if (typeof name !== "string" || name === "" || /[\r\n\0]/.test(name)) {
+    throw bad(`The attachment name ${JSON.stringify(name)} is empty or has a control character.`, "give each attachment a plain file name");
+  }
+  if (a.contentType !== undefined && !/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/.test(a.contentType)) {
+    throw bad(`The content type ${JSON.stringify(a.contentType)} of the attachment ${JSON.stringify(name)} is not a MIME type.`, "write it as type/subtype, e.g. application/pdf");
+  }
+  const bytes = typeof a.content === "string" ? utf8(a.content) : a.content;
+  if (!(bytes instanceof Uint8Array)) throw bad(`The content of the attachment ${JSON.stringify(name)} is neither bytes nor text.`, "pass a Uint8Array or a string");
+  const encoder = new Base64Encoder();
+  const lines = [encoder.push(bytes), encoder.end()];
+  return {
+    kind: "leaf",
+    headers: formatHeader("Content-Type", withParams(a.contentType ?? contentTypeFor(name), [["name", name]])) +
+      formatHeader("Content-Transfer-Encoding", "base64") +
+      formatHeader("Content-Disposition", withParams("attachment", [["filename", name]])),
+    body: lines.filter((l) => l.length > 0),
+  };
+}
+
+async function attachmentLeaf(file: string | AttachmentContent): Promise<Leaf> {
+  if (typeof file !== "string") return inMemoryAttachmentLeaf(file);
   let size: number;
   try {
     const opened = await openRegularFile(file, MESSAGE_FILE_LIMITS.attachment);
@@ -256,8 +290,10 @@ export async function composeMessage(opts: ComposeOptions): Promise<ComposedMess
   const eight = opts.eightBitMime ?? false;
   const text = opts.text ?? await readUtf8(opts.textFile!, "text file", "--text-file");
   let root: Node = textLeaf(text, "plain", eight);
-  if (opts.htmlFile !== undefined) {
-    root = { kind: "multi", subtype: "alternative", parts: [root, textLeaf(await readUtf8(opts.htmlFile, "HTML file", "--html-file"), "html", eight)] };
+  if (opts.html !== undefined && opts.htmlFile !== undefined) throw new MailplanError("USAGE", "Both html and an HTML file were given.", "use one of them");
+  const html = opts.html ?? (opts.htmlFile !== undefined ? await readUtf8(opts.htmlFile, "HTML file", "--html-file") : undefined);
+  if (html !== undefined) {
+    root = { kind: "multi", subtype: "alternative", parts: [root, textLeaf(html, "html", eight)] };
   }
   if (opts.attachments && opts.attachments.length > 0) {
     const atts: Node[] = [];
