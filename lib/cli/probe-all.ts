@@ -4,7 +4,7 @@
  * does it), then one table: relay, server, verdict and the first problem with its fix.
  *
  * Invariants: one relay's failure (unreachable, invalid block, unreadable CA) is its own row and
- * never hides the others; every text from a server or the config is escaped (safeText) before
+ * never hides the others; every text from a server or the config is escaped (escapeLines) before
  * it reaches the terminal; the JSON carries each relay's full `probe --json` report.
  * Exit status: 0 when every relay is fine, 69 when none could be reached, else 1.
  */
@@ -14,7 +14,8 @@ import { parseDuration } from "../config/duration.ts";
 import { parseSource } from "../config/source.ts";
 import { exitStatus, loadRelay, probe } from "../probe/mod.ts";
 import type { ProbeReport } from "../probe/mod.ts";
-import { type CliIo, safeText } from "./io.ts";
+import type { CliIo } from "./io.ts";
+import { escapeLines } from "../text/escape.ts";
 
 /** One relay's outcome: its report, or the error that kept it from being probed. */
 export interface RelayProbe {
@@ -83,7 +84,7 @@ export function renderTable(rows: RelayProbe[], file: string): string {
   const out = [line("RELAY", "SERVER", "RESULT", "DETAIL"), ...cells.map((c) => line(c.relay, c.server, c.result, c.detail))];
   const bad = rows.find((r) => r.exit !== 0);
   if (bad) out.push("", `Details of one relay: mailplan probe --config ${file} --relay ${bad.relay}`);
-  return safeText(out.join("\n")) + "\n";
+  return escapeLines(out.join("\n")) + "\n";
 }
 
 /** `--timeout` as `probe` reads it: 5 s by default, 100 ms to 10 min. */
