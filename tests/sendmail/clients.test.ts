@@ -7,7 +7,7 @@
  *
  * The program runs under the runtime that runs this file (bun test → Bun, deno test → Deno), via a
  * `sendmail` wrapper script that sets MAILPLAN_INVOKED_AS=sendmail as the installed shim does.
- * bsd-mailx and git-email come from Debian; the set-up installs them (as root) only when missing.
+ * bsd-mailx and git-email come from Debian; `npm test` installs them (tests/support/system-packages.mjs).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -35,15 +35,12 @@ let plainCfg: string; // config: the peer, no sendmail block (sender from the Fr
 let down: string; // config: a closed port (temporary failure), same outbox
 const sendmail = join(dir, "bin", "sendmail");
 
-/** Installs a Debian package when its program is missing and we are root (the CI image has apt). */
-function ensure(check: string, pkg: string): boolean {
-  const has = () => spawnSync("sh", ["-c", check]).status === 0;
-  if (has()) return true;
-  if (process.getuid?.() === 0) spawnSync("apt-get", ["install", "-y", "-q", pkg], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  return has();
+/** True when a client is installed; tests/run-all.mjs (npm test, CI) installs them (tests/support/system-packages.mjs). */
+function installed(check: string): boolean {
+  return spawnSync("sh", ["-c", check]).status === 0;
 }
-const haveMailx = ensure("command -v bsd-mailx", "bsd-mailx");
-const haveGitEmail = ensure('test -x "$(git --exec-path)/git-send-email"', "git-email");
+const haveMailx = installed("command -v bsd-mailx");
+const haveGitEmail = installed('test -x "$(git --exec-path)/git-send-email"');
 
 async function closedPort(): Promise<number> {
   const s = createServer();

@@ -17,7 +17,16 @@ export const PACKAGES = [
   { pkg: "sasl2-bin", present: () => existsSync("/usr/sbin/saslpasswd2"), scope: "postfix" },
   { pkg: "libsasl2-modules", present: () => saslPlugin("libplain.so") && saslPlugin("liblogin.so"), scope: "postfix" },
   { pkg: "openssl", present: () => onPath("openssl"), scope: "all" },
+  // The real clients that call /usr/sbin/sendmail in tests/sendmail/clients.test.ts.
+  { pkg: "bsd-mailx", present: () => onPath("bsd-mailx"), scope: "all" },
+  { pkg: "git-email", present: () => gitSendEmail(), scope: "all" },
 ];
+
+/** True when git's send-email command is installed (package git-email). */
+function gitSendEmail() {
+  const r = spawnSync("git", ["--exec-path"], { encoding: "utf8" });
+  return r.status === 0 && existsSync(join(r.stdout.trim(), "git-send-email"));
+}
 
 /** True when a Cyrus SASL mechanism plugin (e.g. libplain.so) is installed in a usual place. */
 function saslPlugin(name) {
