@@ -29,7 +29,7 @@ test("decide: nothing missing → go on; root with apt-get → install, one line
 });
 
 test("one list of packages; the Postfix ones are needed only when a Postfix test file runs", () => {
-  assert.deepEqual(PACKAGES.map((p: { pkg: string }) => p.pkg), ["postfix", "sasl2-bin", "libsasl2-modules", "openssl"]);
+  assert.deepEqual(PACKAGES.map((p: { pkg: string }) => p.pkg), ["postfix", "sasl2-bin", "libsasl2-modules", "openssl", "bsd-mailx", "git-email"]);
   const files = postfixTestFiles(root);
   assert.ok(files.includes("tests/peers/peers.test.ts"), files.join(", "));
   assert.equal(runsPostfix(root, []), true);
