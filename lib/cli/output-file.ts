@@ -36,7 +36,7 @@ function refuse(flag: string, path: string, why: string, hint: string): never {
  *
  * @example
  * ```ts
- * const out = openOutputFile("/tmp/t.txt", "--transcript");   // before connecting
+ * const out = openOutputFile("./transcript.txt", "--transcript");   // before connecting
  * const warning = out.write(transcript.toString());            // after the send: null or a sentence
  * ```
  */
