@@ -11,7 +11,7 @@
  * the result carries `outbox: { error }`; a delivered message is never reported as failed because
  * of a local failure.
  */
-import { MailplanError } from "../codes.ts";
+import { type ErrorCode, MailplanError } from "../codes.ts";
 import type { Config } from "../config/schema.ts";
 import { deliver } from "../engine/deliver.ts";
 import type { Transcript } from "../engine/transcript.ts";
@@ -69,7 +69,7 @@ export function stillPending(tx: TransactionPlan, r: TransactionResult): string[
   return tx.recipients.filter((a) => !settled.has(a));
 }
 
-function storeTx(outbox: OutboxTarget, job: SendJob, tx: TransactionPlan, reason: { code: string; message: string }) {
+function storeTx(outbox: OutboxTarget, job: SendJob, tx: TransactionPlan, reason: { code: ErrorCode; message: string }) {
   return store(outbox.dir, { envelope: { from: tx.from, recipients: tx.recipients }, route: tx.route, config: outbox.config, message: job.message, reason });
 }
 

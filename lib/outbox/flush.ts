@@ -31,7 +31,8 @@ export interface FlushOutcome {
   accepted: string[];
   rejected: { address: string; code: number; text: string }[];
   pending: string[];
-  error: OutboxError | null;
+  /** A contract code, or UNSAFE / CORRUPT for an entry whose files cannot be used. */
+  error: { code: OutboxError["code"] | "UNSAFE" | "CORRUPT"; message: string } | null;
   /** Notes that change nothing (e.g. the entry was queued with another config). */
   notes: string[];
   /** A local failure of the outbox (the outcome on the wire is as reported). */

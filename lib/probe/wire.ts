@@ -11,15 +11,19 @@
  * @module
  */
 import * as net from "node:net";
+import type { ErrorCode } from "../codes.ts";
 import { NetError } from "../net/errors.ts";
 import { connectTcp as netConnect } from "../net/tcp.ts";
 import { type Reply, ReplyParser } from "../smtp/reply.ts";
 import { SmtpError } from "../smtp/errors.ts";
 
+/** What a probe step fails with: a contract code, or `CONNECTION_CLOSED` (reported as PROTOCOL_ERROR). */
+export type ProbeFailureCode = Extract<ErrorCode, "CONNECT_FAILED" | "TIMEOUT" | "PROTOCOL_ERROR"> | "CONNECTION_CLOSED";
+
 /** A step of the probe that failed, with a contract-style code. */
 export class ProbeFailure extends Error {
   override name = "ProbeFailure";
-  constructor(readonly code: string, message: string, readonly detail: string | null = null) {
+  constructor(readonly code: ProbeFailureCode, message: string, readonly detail: string | null = null) {
     super(message);
   }
 }
