@@ -5,7 +5,7 @@
  *
  * ```ts
  * const wire = new Wire(await connectTcp("127.0.0.1", 25, 5000));
- * const greeting = await wire.reply(5000);   // throws ProbeFailure TIMEOUT / CLOSED / PROTOCOL_ERROR
+ * const greeting = await wire.reply(5000);   // throws ProbeFailure TIMEOUT / CONNECTION_CLOSED / PROTOCOL_ERROR
  * await wire.send("EHLO me\r\n");
  * ```
  * @module
