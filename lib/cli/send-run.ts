@@ -20,6 +20,7 @@ import type { AdapterName } from "../net/conn.ts";
 import { describeFsError, type EntryStatus, sendEntry, store } from "../outbox/mod.ts";
 import { planEnvelope } from "../plan/compile.ts";
 import type { TransactionPlan } from "../plan/types.ts";
+import { replyClass } from "../smtp/reply.ts";
 
 /** Where undelivered mail goes: the outbox folder, and the config in use (recorded; named in the resend command). */
 export interface OutboxTarget {
@@ -65,7 +66,7 @@ export function shellArg(s: string): string {
 
 /** Recipients of a transaction that neither got the message nor were refused for good. */
 export function stillPending(tx: TransactionPlan, r: TransactionResult): string[] {
-  const settled = new Set([...r.accepted, ...r.rejected.filter((x) => x.code >= 500).map((x) => x.address)]);
+  const settled = new Set([...r.accepted, ...r.rejected.filter((x) => replyClass(x.code) === "permanent").map((x) => x.address)]);
   return tx.recipients.filter((a) => !settled.has(a));
 }
 

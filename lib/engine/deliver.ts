@@ -15,6 +15,7 @@ import type { RelayPlan, TransactionPlan } from "../plan/types.ts";
 import { type AttemptResult, runAttempt } from "./attempt.ts";
 import { backoffDelay } from "./budget.ts";
 import { isSecurityCode } from "../codes.ts";
+import { replyClass } from "../smtp/reply.ts";
 import type { Transcript } from "./transcript.ts";
 import type { AttemptSummary, DeliveryError, MessageSource, TransactionResult } from "./types.ts";
 
@@ -111,7 +112,7 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
       const delivered = r.error === null; // the final dot got 2xx for this try's accepted recipients
       if (delivered) accepted.push(...(r.session?.accepted ?? []));
       for (const x of r.session?.rejected ?? []) refused.set(x.address, x);
-      const temporary = (r.session?.rejected ?? []).filter((x) => x.code < 500).map((x) => x.address);
+      const temporary = (r.session?.rejected ?? []).filter((x) => replyClass(x.code) === "transient").map((x) => x.address);
       if (delivered) {
         pending = temporary;
         if (pending.length === 0) break relays;

@@ -15,6 +15,7 @@ import { moveToFailed } from "./failed.ts";
 import { markAttempt, markInflight, removeEntry } from "./store.ts";
 import type { OutboxEntry, OutboxError } from "./types.ts";
 import type { ErrorCode } from "../codes.ts";
+import { replyClass } from "../smtp/reply.ts";
 
 /** What the outbox reads of a delivery result (the engine's TransactionResult fits). */
 export interface DeliveryLike {
@@ -80,7 +81,7 @@ export async function sendEntry<R extends DeliveryLike>(
   if (!present) return { result, status: "dropped", entry: null, warning };
   const code = result.error?.code;
   const settledOk = result.ok || code === "RECIPIENTS_REJECTED";
-  const permanentRejects = result.rejected.filter((x) => x.code >= 500);
+  const permanentRejects = result.rejected.filter((x) => replyClass(x.code) === "permanent");
   const failure: OutboxError | null = settledOk || !result.error ? null : { code: result.error.code, message: result.error.message };
   try {
     if (!settledOk && result.error && !result.error.temporary && code !== "DELIVERY_UNKNOWN") {
