@@ -120,3 +120,15 @@ export function closedError(): NetError {
     hint: "the server or a timeout ended the connection; retry later",
   });
 }
+
+/**
+ * Why a write is impossible: the TLS alert the server closed with (X4), when one is pending in
+ * the read queue, else {@link closedError} (with the runtime's error as its cause, when given).
+ *
+ * @example
+ * throw closedReason(queue.pendingError); // the alert's NetError, or CONNECTION_CLOSED
+ */
+export function closedReason(pending: unknown, cause?: unknown): NetError {
+  if (pending instanceof NetError) return pending;
+  return cause === undefined ? closedError() : Object.assign(closedError(), { cause });
+}
