@@ -14,6 +14,7 @@ import { connectTcp } from "./tcp.ts";
 import { ReadQueue } from "./queue.ts";
 import { classifyReadError, type TlsContext } from "./classify.ts";
 import { closedReason, errorText } from "./errors.ts";
+import { listen } from "./listen.ts";
 import { upgradeTls, type UpgradeSide } from "./upgrade.ts";
 import { type RawHandshake, trustAnchors } from "./verify.ts";
 
@@ -63,16 +64,7 @@ class NodeConn implements Conn {
       if (failure) queue.fail(failure);
       else queue.end();
     };
-    sock.on("data", onData);
-    sock.on("end", onEnd);
-    sock.on("close", onClose);
-    sock.on("error", onError);
-    this.#detach = () => {
-      sock.off("data", onData);
-      sock.off("end", onEnd);
-      sock.off("close", onClose);
-      sock.off("error", onError);
-    };
+    this.#detach = listen(sock, { data: onData, end: onEnd, close: onClose, error: onError });
     return queue;
   }
 

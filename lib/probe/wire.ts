@@ -13,6 +13,7 @@
 import * as net from "node:net";
 import type { ErrorCode } from "../codes.ts";
 import { NetError } from "../net/errors.ts";
+import { listen } from "../net/listen.ts";
 import { connectTcp as netConnect } from "../net/tcp.ts";
 import { type Reply, ReplyParser } from "../smtp/reply.ts";
 import { SmtpError } from "../smtp/errors.ts";
@@ -61,16 +62,7 @@ export class Wire {
       this.#ended = true;
       this.#notify();
     };
-    sock.on("data", onData);
-    sock.on("end", onEnd);
-    sock.on("close", onEnd);
-    sock.on("error", onEnd);
-    this.#detach = () => {
-      sock.off("data", onData);
-      sock.off("end", onEnd);
-      sock.off("close", onEnd);
-      sock.off("error", onEnd);
-    };
+    this.#detach = listen(sock, { data: onData, end: onEnd, close: onEnd, error: onEnd });
   }
 
   get socket(): net.Socket {
