@@ -12,6 +12,7 @@ import { compileConfig, planEnvelope } from "../lib/plan/compile.ts";
 import { renderConfigPlan } from "../lib/cli/render-plan.ts";
 import { runCli } from "../lib/cli/main.ts";
 
+// deno-lint-ignore no-control-regex -- matching raw control characters is what this test checks
 const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 const lines = (yaml: string) => parseConfig(yaml, "m.yaml").problems.map(formatProblem);
 const errorPaths = (yaml: string) => parseConfig(yaml, "m.yaml").problems.filter((p) => p.severity === "error").map((p) => formatPath(p.path));
@@ -33,7 +34,7 @@ describe("terminal control bytes never reach the screen from check or plan", () 
     assert.ok(out.some((l) => l.includes('(got "bad\\x85\\x9b2J\\u{202e}evil")')), out.join("\n"));
   });
 
-  test("check's summary and plan's tables escape file names and config values", async () => {
+  test("check's summary and plan's tables escape file names and config values", () => {
     const yaml = 'version: 1\nrelays:\n  r: { host: smtp.example.com, port: 587, auth: { user: "u\\e[2J\\u0085\\u202e", password: { env: P } } }\nroutes: [{ name: all, via: [r] }]\n';
     const loaded = parseConfig(yaml, "odd\x1b[2J.yaml");
     assert.ok(loaded.config, loaded.problems.map(formatProblem).join("\n"));

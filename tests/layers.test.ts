@@ -37,11 +37,7 @@ const LAYERS: Record<string, number> = {
 };
 
 /** Violations that exist today, each with the reason; the test fails when one disappears. */
-const KNOWN: Record<string, string> = {
-  "upward: lib/probe/render.ts -> lib/cli/io.ts":
-    "probe/render.ts imports safeText from cli/ instead of lib/text (issue 10 §6, being fixed by `net`)",
-  "folder cycle: cli, probe": "the cli ↔ probe cycle through probe/render.ts (issue 10 §6)",
-};
+const KNOWN: Record<string, string> = {};
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 

@@ -168,6 +168,7 @@ describe("outbox commands: config location, --net, hostile text", () => {
     const id = await enqueue(outbox, { envelope: { from: "a\x1b[31m@sender.example", recipients: ["x\x07@rcpt.example"] }, message: messageFromBytes(raw), reason: { code: "TEMPORARY_FAILURE", message: "451 \x1b[2J" } });
     for (const argv of [["outbox", "list"], ["outbox", "show", id], ["outbox", "flush"]]) {
       const r = await cli(...argv, "--config", config);
+      // deno-lint-ignore no-control-regex -- raw control bytes in the output are what this checks for
       assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(r.out + r.err), `${argv.join(" ")}: raw control bytes in ${JSON.stringify(r.out)}`);
       assert.match(r.out + r.err, /\\x07|\\x1b|\\u001b/, "the bytes are shown, escaped");
     }

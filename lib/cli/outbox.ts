@@ -197,23 +197,25 @@ async function showCommand(rest: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-async function retryCommand(rest: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags("outbox retry", rest, { config: { type: "string" } }, 1);
+/** `outbox retry|drop ID [--config FILE]`: the id, and the outbox (its header printed on stderr). */
+function entryCommandArgs(command: "retry" | "drop", rest: string[], io: CliIo, missing: string, hint: string): { id: string; w: Where } {
+  const { values, positionals } = parseFlags(`outbox ${command}`, rest, { config: { type: "string" } }, 1);
   const id = positionals[0];
-  if (!id) throw new MailplanError("USAGE", "outbox retry needs the id of a failed entry.", "`mailplan outbox list --failed` shows them");
+  if (!id) throw new MailplanError("USAGE", missing, hint);
   const w = where(values.config, io);
   io.err(header(w, io) + "\n");
+  return { id, w };
+}
+
+async function retryCommand(rest: string[], io: CliIo): Promise<number> {
+  const { id, w } = entryCommandArgs("retry", rest, io, "outbox retry needs the id of a failed entry.", "`mailplan outbox list --failed` shows them");
   const entry = await retryFailed(w.dir, id);
   io.out(safeText(`moved ${id} back to the outbox (from ${entry.envelope.from} to ${entry.pending.join(", ")}); the next \`mailplan outbox flush\` sends it`) + "\n");
   return 0;
 }
 
 async function dropCommand(rest: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags("outbox drop", rest, { config: { type: "string" } }, 1);
-  const id = positionals[0];
-  if (!id) throw new MailplanError("USAGE", "outbox drop needs the id of an entry.", "`mailplan outbox list` shows them");
-  const w = where(values.config, io);
-  io.err(header(w, io) + "\n");
+  const { id, w } = entryCommandArgs("drop", rest, io, "outbox drop needs the id of an entry.", "`mailplan outbox list` shows them");
   let entry: OutboxEntry | null;
   try {
     entry = await drop(w.dir, id);

@@ -11,7 +11,7 @@
  * the result carries `outbox: { error }`; a delivered message is never reported as failed because
  * of a local failure.
  */
-import { MailplanError } from "../codes.ts";
+import { type ErrorCode, MailplanError } from "../codes.ts";
 import type { Config } from "../config/schema.ts";
 import type { SecretEnv } from "../config/secret.ts";
 import { deliver } from "../engine/deliver.ts";
@@ -21,6 +21,7 @@ import type { AdapterName } from "../net/conn.ts";
 import { describeFsError, type EntryStatus, sendEntry, store } from "../outbox/mod.ts";
 import { planEnvelope } from "../plan/compile.ts";
 import type { TransactionPlan } from "../plan/types.ts";
+import { replyClass } from "../smtp/reply.ts";
 
 /** Where undelivered mail goes: the outbox folder, and the config in use (recorded; named in the resend command). */
 export interface OutboxTarget {
@@ -68,11 +69,11 @@ export function shellArg(s: string): string {
 
 /** Recipients of a transaction that neither got the message nor were refused for good. */
 export function stillPending(tx: TransactionPlan, r: TransactionResult): string[] {
-  const settled = new Set([...r.accepted, ...r.rejected.filter((x) => x.code >= 500).map((x) => x.address)]);
+  const settled = new Set([...r.accepted, ...r.rejected.filter((x) => replyClass(x.code) === "permanent").map((x) => x.address)]);
   return tx.recipients.filter((a) => !settled.has(a));
 }
 
-function storeTx(outbox: OutboxTarget, job: SendJob, tx: TransactionPlan, reason: { code: string; message: string }) {
+function storeTx(outbox: OutboxTarget, job: SendJob, tx: TransactionPlan, reason: { code: ErrorCode; message: string }) {
   return store(outbox.dir, { envelope: { from: tx.from, recipients: tx.recipients }, route: tx.route, config: outbox.config, message: job.message, reason });
 }
 

@@ -15,7 +15,8 @@ import type { AdapterName } from "../net/conn.ts";
 import type { RelayPlan, TransactionPlan } from "../plan/types.ts";
 import { type AttemptResult, runAttempt } from "./attempt.ts";
 import { backoffDelay } from "./budget.ts";
-import { SECURITY_CODES } from "./errors.ts";
+import { isSecurityCode } from "../codes.ts";
+import { replyClass } from "../smtp/reply.ts";
 import type { Transcript } from "./transcript.ts";
 import type { AttemptSummary, DeliveryError, MessageSource, TransactionResult } from "./types.ts";
 
@@ -61,7 +62,7 @@ export function atLeastAsStrict(next: RelayPlan, failed: RelayPlan): boolean {
 /** Whether the same relay is worth another try after this failure. */
 function retryable(error: DeliveryError, relay: RelayPlan): boolean {
   if (error.code === "DELIVERY_UNKNOWN") return relay.retry.delivery_unknown === "resend";
-  if (SECURITY_CODES.has(error.code)) return false;
+  if (isSecurityCode(error.code)) return false;
   // A server that accepts STARTTLS (or the connection) and then never completes the handshake
   // does the same on the next try (C8): the next relay may do better, this one will not.
   if (error.code === "TIMEOUT" && error.phase === "tls") return false;
@@ -71,7 +72,7 @@ function retryable(error: DeliveryError, relay: RelayPlan): boolean {
 function mayFailOver(error: DeliveryError, failed: RelayPlan, next: RelayPlan | undefined): boolean {
   if (!next) return false;
   if (error.code === "DELIVERY_UNKNOWN") return failed.retry.delivery_unknown === "resend";
-  if (SECURITY_CODES.has(error.code)) {
+  if (isSecurityCode(error.code)) {
     const required = failed.strategy === "implicit" || failed.security.tls === "required";
     return !required || atLeastAsStrict(next, failed);
   }
@@ -110,11 +111,11 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
       }
       const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, env: options.env, adapter: options.adapter, transcript: t, greetingSilenceMs: options.greetingSilenceMs, beforeDot: options.beforeDot });
       last = { relay, r };
-      attempts.push({ relay: relay.relay, server, error: r.error ?? (r.session?.error?.toJSON() as unknown as DeliveryError | undefined) ?? null });
+      attempts.push({ relay: relay.relay, server, error: r.error ?? r.session?.error?.toJSON() ?? null });
       const delivered = r.error === null; // the final dot got 2xx for this try's accepted recipients
       if (delivered) accepted.push(...(r.session?.accepted ?? []));
       for (const x of r.session?.rejected ?? []) refused.set(x.address, x);
-      const temporary = (r.session?.rejected ?? []).filter((x) => x.code < 500).map((x) => x.address);
+      const temporary = (r.session?.rejected ?? []).filter((x) => replyClass(x.code) === "transient").map((x) => x.address);
       if (delivered) {
         pending = temporary;
         if (pending.length === 0) break relays;
@@ -150,7 +151,7 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
   } else if (r.error) {
     error = r.error;
   } else if (rejected.length > 0) {
-    error = r.session?.error?.toJSON() as unknown as DeliveryError;
+    error = r.session?.error?.toJSON();
   }
   return {
     ok: !error,

@@ -5,12 +5,6 @@ import { MailplanError } from "../codes.ts";
 import { permissionError } from "../permission.ts";
 import type { DeliveryError } from "./types.ts";
 
-/** Codes that mean "this connection was not safe"; with `tls: required` they limit failover. */
-export const SECURITY_CODES = new Set([
-  "TLS_MODE_MISMATCH", "STARTTLS_UNAVAILABLE", "STARTTLS_REFUSED", "STARTTLS_INJECTION", "TLS_HANDSHAKE_FAILED",
-  "TLS_VERSION_TOO_LOW", "CERT_UNTRUSTED", "CERT_EXPIRED", "CERT_HOSTNAME_MISMATCH", "CERT_PIN_MISMATCH", "AUTH_UNAVAILABLE",
-]);
-
 /** Converts any thrown value into the contract's error object (never a stack trace). */
 export function toDeliveryError(e: unknown, phase: Phase): DeliveryError {
   let out: DeliveryError;
@@ -21,7 +15,7 @@ export function toDeliveryError(e: unknown, phase: Phase): DeliveryError {
     const own = e instanceof NetError ? (e.phase === "starttls" ? "tls" : e.phase) : e instanceof SmtpError ? e.phase : phase;
     out = { code: "USAGE", phase: own, temporary: false, message: denied.message, hint: denied.hint };
   } else if (e instanceof SmtpError) {
-    out = e.toJSON() as unknown as DeliveryError;
+    out = e.toJSON();
   } else if (e instanceof NetError) {
     const code = e.code === "CONNECTION_CLOSED" ? "PROTOCOL_ERROR" : e.code;
     out = { code, phase: e.phase === "starttls" ? "tls" : e.phase, temporary: e.temporary, message: e.message, hint: e.hint };

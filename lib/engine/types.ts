@@ -1,5 +1,5 @@
 /** What the engine takes (a message source) and gives back (the contract's per-transaction result). */
-import type { ErrorCode, Phase } from "../smtp/errors.ts";
+import type { SmtpErrorJson } from "../smtp/errors.ts";
 import type { Strategy } from "../plan/types.ts";
 
 /** A message to send: its facts known up front, its bytes readable again for each attempt. */
@@ -16,15 +16,8 @@ export interface MessageSource {
   open(): AsyncIterable<Uint8Array>;
 }
 
-/** The contract's `error` object. */
-export interface DeliveryError {
-  code: ErrorCode;
-  phase: Phase;
-  temporary: boolean;
-  message: string;
-  hint: string;
-  reply?: { code: number; enhanced?: string; text: string };
-}
+/** The contract's `error` object: the one shape, {@link SmtpErrorJson} (what `SmtpError.toJSON()` returns). */
+export type DeliveryError = SmtpErrorJson;
 
 /** TLS facts as the result shows them; fields the adapter cannot see are null. */
 export interface TlsSummary {

@@ -3,6 +3,8 @@
  * state carried across chunks so any chunking gives the same bytes.
  * @module
  */
+import { transformChunks } from "./chunk-transform.ts";
+
 const LINE_BYTES = 57; // 57 input bytes → 76 base64 characters
 const ALPHABET = new TextEncoder().encode("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
 const PAD = 0x3d;
@@ -82,12 +84,6 @@ function encodeLine(src: Uint8Array, from: number, to: number, out: Uint8Array, 
  * Base64-encodes a stream of chunks into a stream of CRLF-terminated lines.
  * @example for await (const lines of base64Stream(readFileChunks("a.pdf"))) write(lines);
  */
-export async function* base64Stream(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const e = new Base64Encoder();
-  for await (const chunk of source) {
-    const out = e.push(chunk);
-    if (out.length > 0) yield out;
-  }
-  const tail = e.end();
-  if (tail.length > 0) yield tail;
+export function base64Stream(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  return transformChunks(source, new Base64Encoder());
 }

@@ -3,6 +3,7 @@
  * boundaries so a CR at the end of one chunk and an LF at the start of the next stay one CRLF.
  * @module
  */
+import { transformChunks } from "./chunk-transform.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -84,14 +85,8 @@ export class CrlfNormalizer {
  * Normalises an async iterable of chunks; empty output chunks are skipped.
  * @example for await (const c of normalizeCrlf(chunks)) write(c);
  */
-export async function* normalizeCrlf(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const n = new CrlfNormalizer();
-  for await (const chunk of source) {
-    const out = n.push(chunk);
-    if (out.length > 0) yield out;
-  }
-  const tail = n.end();
-  if (tail.length > 0) yield tail;
+export function normalizeCrlf(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  return transformChunks(source, new CrlfNormalizer());
 }
 
 /** Splits text into lines on CRLF, LF or CR. @example splitLines("a\nb\r\nc") // ["a", "b", "c"] */

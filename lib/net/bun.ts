@@ -12,7 +12,7 @@ import { isIP } from "node:net";
 import type { Adapter, Capabilities, Conn, ConnectOptions, StartTlsOptions, TlsFacts, TlsOptions } from "./conn.ts";
 import { ReadQueue } from "./queue.ts";
 import { classifyReadError, connectError, type TlsContext } from "./classify.ts";
-import { closedError, errorText, NetError } from "./errors.ts";
+import { closedReason, errorText } from "./errors.ts";
 import { upgradeTls, type UpgradeSide } from "./upgrade.ts";
 import { type RawHandshake, trustAnchors } from "./verify.ts";
 
@@ -156,18 +156,12 @@ class BunConn implements Conn {
   async write(bytes: Uint8Array): Promise<void> {
     let rest = bytes;
     while (rest.length > 0) {
-      if (this.#closed) throw this.#closedReason();
+      if (this.#closed) throw closedReason(this.#queue.pendingError);
       const n = this.#sock.write(rest);
-      if (n < 0) throw this.#closedReason();
+      if (n < 0) throw closedReason(this.#queue.pendingError);
       rest = rest.subarray(n);
       if (rest.length > 0) await new Promise<void>((r) => this.#drain.push(r));
     }
-  }
-
-  /** Why writing is impossible: the TLS alert the server closed with (X4), else "closed". */
-  #closedReason(): Error {
-    const e = this.#queue.pendingError;
-    return e instanceof NetError ? e : closedError();
   }
 
   close(): void {

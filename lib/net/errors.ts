@@ -1,7 +1,7 @@
 /**
  * The error type of lib/net and its constructors that need no classification: a closed
  * connection, bytes injected after the STARTTLS 220, an option an adapter cannot honour.
- * Imports nothing (the bottom of lib/net: conn.ts re-exports from here, no cycle).
+ * Imports only the table of codes (the bottom of lib/net: conn.ts re-exports from here, no cycle).
  *
  * ```ts
  * try { await conn.startTls({ pins }) } catch (e) {
@@ -9,19 +9,23 @@
  * }
  * ```
  */
+import type { ErrorCode } from "../codes.ts";
 
 /** Contract codes this layer produces, plus `CONNECTION_CLOSED` (write on a closed connection;
  * the engine maps it by phase, e.g. DELIVERY_UNKNOWN after the final dot). */
 export type NetErrorCode =
-  | "CONNECT_FAILED"
-  | "TLS_MODE_MISMATCH"
-  | "STARTTLS_INJECTION"
-  | "TLS_HANDSHAKE_FAILED"
-  | "TLS_VERSION_TOO_LOW"
-  | "CERT_UNTRUSTED"
-  | "CERT_EXPIRED"
-  | "CERT_HOSTNAME_MISMATCH"
-  | "CERT_PIN_MISMATCH"
+  | Extract<
+    ErrorCode,
+    | "CONNECT_FAILED"
+    | "TLS_MODE_MISMATCH"
+    | "STARTTLS_INJECTION"
+    | "TLS_HANDSHAKE_FAILED"
+    | "TLS_VERSION_TOO_LOW"
+    | "CERT_UNTRUSTED"
+    | "CERT_EXPIRED"
+    | "CERT_HOSTNAME_MISMATCH"
+    | "CERT_PIN_MISMATCH"
+  >
   | "CONNECTION_CLOSED";
 
 /** Where the failure happened, in the contract's phase vocabulary. */
@@ -115,4 +119,16 @@ export function closedError(): NetError {
     temporary: true,
     hint: "the server or a timeout ended the connection; retry later",
   });
+}
+
+/**
+ * Why a write is impossible: the TLS alert the server closed with (X4), when one is pending in
+ * the read queue, else {@link closedError} (with the runtime's error as its cause, when given).
+ *
+ * @example
+ * throw closedReason(queue.pendingError); // the alert's NetError, or CONNECTION_CLOSED
+ */
+export function closedReason(pending: unknown, cause?: unknown): NetError {
+  if (pending instanceof NetError) return pending;
+  return cause === undefined ? closedError() : Object.assign(closedError(), { cause });
 }

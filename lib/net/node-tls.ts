@@ -13,7 +13,8 @@ import { peerDer } from "./peer-chain.ts";
 import { connectTcp } from "./tcp.ts";
 import { ReadQueue } from "./queue.ts";
 import { classifyReadError, type TlsContext } from "./classify.ts";
-import { closedError, errorText, NetError } from "./errors.ts";
+import { closedReason, errorText } from "./errors.ts";
+import { listen } from "./listen.ts";
 import { upgradeTls, type UpgradeSide } from "./upgrade.ts";
 import { type RawHandshake, trustAnchors } from "./verify.ts";
 
@@ -63,16 +64,7 @@ class NodeConn implements Conn {
       if (failure) queue.fail(failure);
       else queue.end();
     };
-    sock.on("data", onData);
-    sock.on("end", onEnd);
-    sock.on("close", onClose);
-    sock.on("error", onError);
-    this.#detach = () => {
-      sock.off("data", onData);
-      sock.off("end", onEnd);
-      sock.off("close", onClose);
-      sock.off("error", onError);
-    };
+    this.#detach = listen(sock, { data: onData, end: onEnd, close: onClose, error: onError });
     return queue;
   }
 
@@ -93,20 +85,10 @@ class NodeConn implements Conn {
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed || this.#sock.destroyed) return Promise.reject(this.#closedReason());
+    if (this.#closed || this.#sock.destroyed) return Promise.reject(closedReason(this.#queue.pendingError));
     return new Promise((resolve, reject) => {
-      this.#sock.write(bytes, (err) => {
-        if (!err) return resolve();
-        const alert = this.#queue.pendingError;
-        reject(alert instanceof NetError ? alert : Object.assign(closedError(), { cause: err }));
-      });
+      this.#sock.write(bytes, (err) => (err ? reject(closedReason(this.#queue.pendingError, err)) : resolve()));
     });
-  }
-
-  /** Why writing is impossible: the TLS alert the server closed with (X4), else "closed". */
-  #closedReason(): Error {
-    const e = this.#queue.pendingError;
-    return e instanceof NetError ? e : closedError();
   }
 
   close(): void {

@@ -28,14 +28,18 @@ export class ReadQueue {
     return this.#ended;
   }
 
+  /** Gives `value` to a pending read(), if there is one (there is one only while nothing is queued). */
+  #handOff(value: Uint8Array | null): boolean {
+    const w = this.#waiter;
+    if (!w) return false;
+    this.#waiter = null;
+    w.resolve(value);
+    return true;
+  }
+
   push(chunk: Uint8Array): void {
     if (this.#ended || chunk.length === 0) return;
-    if (this.#waiter) {
-      const w = this.#waiter;
-      this.#waiter = null;
-      w.resolve(chunk);
-      return;
-    }
+    if (this.#handOff(chunk)) return;
     this.#chunks.push(chunk);
     this.#size += chunk.length;
     if (!this.#paused && this.#size >= this.#highWater) {
@@ -47,12 +51,7 @@ export class ReadQueue {
   /** Puts bytes back at the front (they are returned by the next read). */
   unshift(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    if (this.#waiter) {
-      const w = this.#waiter;
-      this.#waiter = null;
-      w.resolve(chunk);
-      return;
-    }
+    if (this.#handOff(chunk)) return;
     this.#chunks.unshift(chunk);
     this.#size += chunk.length;
   }
@@ -61,11 +60,7 @@ export class ReadQueue {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.#waiter && this.#chunks.length === 0) {
-      const w = this.#waiter;
-      this.#waiter = null;
-      w.resolve(null);
-    }
+    if (this.#chunks.length === 0) this.#handOff(null);
   }
 
   /** Failure: queued chunks are still delivered, then the error is thrown (once), then null. */
@@ -93,11 +88,7 @@ export class ReadQueue {
     this.#size = 0;
     this.#error = null;
     this.end();
-    if (this.#waiter) {
-      const w = this.#waiter;
-      this.#waiter = null;
-      w.resolve(null);
-    }
+    this.#handOff(null);
   }
 
   read(): Promise<Uint8Array | null> {

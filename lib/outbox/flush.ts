@@ -11,6 +11,7 @@ import { MailplanError } from "../codes.ts";
 import type { Config } from "../config/schema.ts";
 import { planEnvelope } from "../plan/compile.ts";
 import type { TransactionPlan } from "../plan/types.ts";
+import { replyClass } from "../smtp/reply.ts";
 import { moveToFailed, settleMoves } from "./failed.ts";
 import type { OutboxLock } from "./lock.ts";
 import { UnsafeEntryError } from "./safe-fs.ts";
@@ -31,7 +32,8 @@ export interface FlushOutcome {
   accepted: string[];
   rejected: { address: string; code: number; text: string }[];
   pending: string[];
-  error: OutboxError | null;
+  /** A contract code, or UNSAFE / CORRUPT for an entry whose files cannot be used. */
+  error: { code: OutboxError["code"] | "UNSAFE" | "CORRUPT"; message: string } | null;
   /** Notes that change nothing (e.g. the entry was queued with another config). */
   notes: string[];
   /** A local failure of the outbox (the outcome on the wire is as reported). */
@@ -131,7 +133,7 @@ async function flushLocked<R extends DeliveryLike>(dir: string, entry: OutboxEnt
     const r = await sendEntry(dir, id, lock, (hooks) => opts.deliver(tx, message, hooks), { onPermanent: "fail", now });
     const result = r.result;
     out.accepted.push(...result.accepted);
-    out.rejected.push(...result.rejected.filter((x) => x.code >= 500));
+    out.rejected.push(...result.rejected.filter((x) => replyClass(x.code) === "permanent"));
     if (r.warning) out.warning = out.warning ? `${out.warning}; ${r.warning}` : r.warning;
     if (result.error && result.error.code !== "RECIPIENTS_REJECTED") out.error = { code: result.error.code, message: result.error.message };
     if (r.entry) out.pending = r.status === "delivered" && r.entry.pending.length === 0 ? [] : r.entry.pending;

@@ -14,6 +14,8 @@ import type { OutboxLock } from "./lock.ts";
 import { moveToFailed } from "./failed.ts";
 import { markAttempt, markInflight, removeEntry } from "./store.ts";
 import type { OutboxEntry, OutboxError } from "./types.ts";
+import type { ErrorCode } from "../codes.ts";
+import { replyClass } from "../smtp/reply.ts";
 
 /** What the outbox reads of a delivery result (the engine's TransactionResult fits). */
 export interface DeliveryLike {
@@ -21,7 +23,7 @@ export interface DeliveryLike {
   relay: string;
   accepted: string[];
   rejected: { address: string; code: number; text: string }[];
-  error?: { code: string; message: string; temporary: boolean };
+  error?: { code: ErrorCode; message: string; temporary: boolean };
 }
 
 /** The hook the deliver function must call right before writing each final dot. */
@@ -33,7 +35,7 @@ export interface DotHooks {
 export type EntryStatus = "delivered" | "queued" | "cut-off" | "failed" | "dropped";
 
 /** Codes that end an entry for good in `flush` (dead letter): retrying cannot help. */
-export const PERMANENT_CODES: ReadonlySet<string> = new Set(["REJECTED", "MESSAGE_INVALID", "NO_ROUTE"]);
+export const PERMANENT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["REJECTED", "MESSAGE_INVALID", "NO_ROUTE"]);
 
 /** The error text of a local failure, for warnings. */
 export function describeFsError(e: unknown): string {
@@ -79,7 +81,7 @@ export async function sendEntry<R extends DeliveryLike>(
   if (!present) return { result, status: "dropped", entry: null, warning };
   const code = result.error?.code;
   const settledOk = result.ok || code === "RECIPIENTS_REJECTED";
-  const permanentRejects = result.rejected.filter((x) => x.code >= 500);
+  const permanentRejects = result.rejected.filter((x) => replyClass(x.code) === "permanent");
   const failure: OutboxError | null = settledOk || !result.error ? null : { code: result.error.code, message: result.error.message };
   try {
     if (!settledOk && result.error && !result.error.temporary && code !== "DELIVERY_UNKNOWN") {

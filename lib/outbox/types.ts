@@ -4,10 +4,11 @@
  * the engine, not above it); the engine's MessageSource and results fit them structurally.
  * @module
  */
+import type { ErrorCode } from "../codes.ts";
 
-/** A failure as the outbox records it. */
+/** A failure as the outbox records it (a contract code: mailplan wrote it). */
 export interface OutboxError {
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 

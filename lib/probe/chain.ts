@@ -5,7 +5,7 @@
  * whether the name is covered, and what is wrong with it, named (self-signed, missing intermediate…).
  *
  * ```ts
- * const a = analyseChain(ders, { name: "localhost", caPem, systemTrusted: false, now: new Date() });
+ * const a = analyseChain(ders, { name: "localhost", ca: { pem, file: "ca.pem" }, systemTrusted: false, systemError: null, now: new Date() });
  * a.chainProblem; // "missing-intermediate"
  * ```
  * @module

@@ -3,8 +3,8 @@
  * that names the relay, the error `send` would end with, and the change to make.
  *
  * ```ts
- * compareRelay(relay, portReport);
- * // [{ code: "TLS_MODE_MISMATCH", message: "Port 587 speaks plaintext SMTP and offers STARTTLS, but relay `gmail` says strategy: implicit. That is the 'wrong version number' error.", fix: "Use strategy: starttls, or port 465." }]
+ * compareRelay(relay, portReport, [587]);
+ * // [{ code: "TLS_MODE_MISMATCH", severity: "error", port: 587, message: "Port 587 speaks plaintext SMTP and offers STARTTLS, but relay `gmail` says strategy: implicit. That is the 'wrong version number' error.", fix: "Use strategy: starttls, or port 465." }]
  * ```
  * @module
  */

@@ -1,6 +1,7 @@
 /**
  * The line `send` should end with when it fails with a TLS or mode error: the exact `probe`
- * command that explains it. For the lead to wire into lib/cli/render-result.ts / send.ts.
+ * command that explains it. `send` prints it (lib/cli/send.ts); which codes get it is the
+ * `probe` column of the one table, lib/codes.ts.
  *
  * ```ts
  * probeHint("TLS_MODE_MISMATCH", "config/mail.yaml", "gmail");
@@ -9,23 +10,12 @@
  * @module
  */
 
-/** Error codes after which `probe` has something to say. */
-export const PROBE_CODES: ReadonlySet<string> = new Set([
-  "TLS_MODE_MISMATCH",
-  "STARTTLS_UNAVAILABLE",
-  "STARTTLS_REFUSED",
-  "TLS_HANDSHAKE_FAILED",
-  "TLS_VERSION_TOO_LOW",
-  "CERT_UNTRUSTED",
-  "CERT_EXPIRED",
-  "CERT_HOSTNAME_MISMATCH",
-  "CERT_PIN_MISMATCH",
-]);
+import { type ErrorCode, hasProbeHint } from "../codes.ts";
 
 const arg = (s: string) => (/^[A-Za-z0-9_.\/:@=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The hint line for `code`, or null when probe would not help. */
-export function probeHint(code: string, configFile: string, relay: string): string | null {
-  if (!PROBE_CODES.has(code)) return null;
+export function probeHint(code: ErrorCode, configFile: string, relay: string): string | null {
+  if (!hasProbeHint(code)) return null;
   return `run: mailplan probe --config ${arg(configFile)} --relay ${arg(relay)}  (explains the server's TLS and writes the relay for it)`;
 }

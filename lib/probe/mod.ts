@@ -7,5 +7,5 @@ export { DEFAULT_PORTS, exitStatus, probe, type ProbeOptions } from "./run.ts";
 export { loadRelay } from "./relay.ts";
 export { renderProbe } from "./render.ts";
 export { parseTarget } from "./target.ts";
-export { PROBE_CODES, probeHint } from "./hint.ts";
+export { probeHint } from "./hint.ts";
 export type * from "./types.ts";

@@ -17,7 +17,7 @@ import { handshake, type HandshakeOk, type HandshakeOptions, type HandshakeResul
 import { detectMode } from "./mode.ts";
 import { scanOffer } from "./offer.ts";
 import { capabilityDiff, capabilityLines, serviceFacts } from "./service.ts";
-import type { PortReport } from "./types.ts";
+import type { FindingCode, PortReport } from "./types.ts";
 import { connectTcp, ProbeFailure, Wire } from "./wire.ts";
 
 /** Per-port settings. */
@@ -41,7 +41,7 @@ export interface PortProbe {
 
 const text = (r: Reply) => r.lines.join("\n");
 
-function handshakeError(hs: Exclude<HandshakeResult, HandshakeOk>, mode: "implicit" | "starttls"): { code: string; message: string } {
+function handshakeError(hs: Exclude<HandshakeResult, HandshakeOk>, mode: "implicit" | "starttls"): { code: FindingCode; message: string } {
   switch (hs.kind) {
     case "version":
       return { code: "TLS_VERSION_TOO_LOW", message: `The server refused TLS 1.2 and 1.3 (${hs.detail}).` };
@@ -120,8 +120,9 @@ export async function probePort(host: string, port: number, o: PortOptions): Pro
     tls: null,
   };
   let analysis: ChainAnalysis | null = null;
-  const fail = (code: string, message: string) => {
-    report.error ??= { code, message };
+  // The first failure wins; a closed connection is the contract's PROTOCOL_ERROR.
+  const fail = (code: FindingCode | "CONNECTION_CLOSED", message: string) => {
+    report.error ??= { code: code === "CONNECTION_CLOSED" ? "PROTOCOL_ERROR" : code, message };
   };
   const d = await detectMode(host, port, { name: o.name, greetWaitMs: o.greetWaitMs, timeoutMs: o.timeoutMs });
   report.mode = d.mode;
@@ -222,7 +223,7 @@ export async function probePort(host: string, port: number, o: PortOptions): Pro
     }
   } catch (e) {
     const f = e instanceof ProbeFailure ? e : new ProbeFailure("PROTOCOL_ERROR", String(e));
-    fail(f.code === "CONNECTION_CLOSED" ? "PROTOCOL_ERROR" : f.code, f.message);
+    fail(f.code, f.message);
     wire?.close();
   }
 

@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import { safeText } from "../cli/io.ts";
+import { escapeText } from "../text/escape.ts";
 import type { Finding, PortReport, ProbeReport, ServiceFacts, TlsReport } from "./types.ts";
 
 const yes = (b: boolean | null) => (b === null ? "not tested" : b ? "yes" : "no");
@@ -61,7 +61,7 @@ function tlsLines(t: TlsReport, row: (k: string, v: string) => void): void {
 
 function port(p: PortReport): string[] {
   const lines = [`Port ${p.port}: ${modeLine(p)}${p.detail ? ` (${p.detail})` : ""}`];
-  const row = (k: string, v: string) => lines.push(`  ${k.padEnd(13)} ${safeText(v)}`);
+  const row = (k: string, v: string) => lines.push(`  ${k.padEnd(13)} ${escapeText(v)}`);
   if (p.greeting) row("greeting", `${p.greeting.code} ${p.greeting.text.split("\n").join(" / ")}`);
   if (p.ehlo.beforeTls) row("EHLO", p.ehlo.beforeTls.join(", ") || "(no extensions)");
   if (p.ehlo.afterTls) row(p.mode === "plaintext" ? "EHLO over TLS" : "EHLO", p.ehlo.afterTls.join(", ") || "(no extensions)");
@@ -82,8 +82,8 @@ function port(p: PortReport): string[] {
 function finding(f: Finding): string[] {
   const where = f.port === null || new RegExp(`\\b${f.port}\\b`).test(f.message) ? "" : `port ${f.port}: `;
   const label = f.severity === "error" ? "ERROR" : f.severity === "warning" ? "WARNING" : "note";
-  const out = [`  ${label.padEnd(7)} ${safeText(where + f.message)}`];
-  if (f.fix) out.push(`          fix: ${safeText(f.fix)}`);
+  const out = [`  ${label.padEnd(7)} ${escapeText(where + f.message)}`];
+  if (f.fix) out.push(`          fix: ${escapeText(f.fix)}`);
   return out;
 }
 
@@ -107,7 +107,7 @@ export function renderProbe(r: ProbeReport): string {
     for (const f of r.notes) L.push(...finding(f));
   }
   if (r.suggestion) {
-    L.push("", `Suggested relay (port ${r.suggestion.port}, ${r.suggestion.strategy}); paste it into your config:`, "", ...r.suggestion.yaml.trimEnd().split("\n").map(safeText));
+    L.push("", `Suggested relay (port ${r.suggestion.port}, ${r.suggestion.strategy}); paste it into your config:`, "", ...r.suggestion.yaml.trimEnd().split("\n").map(escapeText));
   }
   const reachable = r.ports.some((p) => p.mode !== "closed");
   L.push(

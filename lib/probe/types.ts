@@ -47,37 +47,45 @@
  * ```
  * @module
  */
+import type { ErrorCode } from "../codes.ts";
 
 /** How a port behaves when a client connects. */
 export type PortMode = "plaintext" | "implicit" | "silent" | "closed";
 
-/** Problem and note codes: the contract's error codes plus probe-only ones. */
+/** Problem and note codes: the contract's error codes (lib/codes.ts) plus probe-only ones. */
 export type FindingCode =
-  | "CONNECT_FAILED"
-  | "TIMEOUT"
-  | "PROTOCOL_ERROR"
+  | Extract<
+    ErrorCode,
+    | "CONNECT_FAILED"
+    | "TIMEOUT"
+    | "PROTOCOL_ERROR"
+    | "STARTTLS_UNAVAILABLE"
+    | "STARTTLS_REFUSED"
+    | "STARTTLS_INJECTION"
+    | "TLS_MODE_MISMATCH"
+    | "TLS_HANDSHAKE_FAILED"
+    | "TLS_VERSION_TOO_LOW"
+    | "CERT_UNTRUSTED"
+    | "CERT_EXPIRED"
+    | "CERT_HOSTNAME_MISMATCH"
+    | "CERT_PIN_MISMATCH"
+    | "AUTH_UNAVAILABLE"
+  >
+  | ProbeOnlyCode;
+
+/** Finding codes that are not contract error codes: observations only `probe` makes. */
+export type ProbeOnlyCode =
   | "SILENT_PORT"
   | "GREETING_REFUSED"
   | "EHLO_REFUSED"
   | "NO_TLS"
-  | "STARTTLS_UNAVAILABLE"
-  | "STARTTLS_REFUSED"
-  | "STARTTLS_INJECTION"
-  | "TLS_MODE_MISMATCH"
-  | "TLS_HANDSHAKE_FAILED"
-  | "TLS_VERSION_TOO_LOW"
   | "TLS13_UNAVAILABLE"
-  | "CERT_UNTRUSTED"
   | "CERT_SELF_SIGNED"
   | "CERT_MISSING_INTERMEDIATE"
-  | "CERT_EXPIRED"
   | "CERT_EXPIRES_SOON"
-  | "CERT_HOSTNAME_MISMATCH"
-  | "CERT_PIN_MISMATCH"
   | "CERT_SYSTEM_UNTRUSTED"
   | "VERIFY_OFF"
   | "CLEAR_TEXT"
-  | "AUTH_UNAVAILABLE"
   | "AUTH_ONLY_BEFORE_TLS"
   | "AUTH_BEFORE_TLS"
   | "PORT_DIFFERS";
@@ -155,7 +163,7 @@ export interface PortReport {
   /** How the mode was decided, in words. */
   detail: string;
   /** The first failure on this port (contract code where one applies). */
-  error: { code: string; message: string } | null;
+  error: { code: FindingCode; message: string } | null;
   greeting: { code: number; text: string } | null;
   starttls: { offered: boolean; accepted: boolean | null } | null;
   ehlo: { beforeTls: string[] | null; afterTls: string[] | null; addedByTls: string[]; removedByTls: string[] };

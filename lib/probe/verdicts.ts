@@ -3,7 +3,7 @@
  * is wrong and a fix that says what to do. Relay contradictions are in compare.ts.
  *
  * ```ts
- * portFindings(probe, { caFile: null, relay: null, onlyPort: true, timeoutMs: 5000 });
+ * portFindings(await probePort(host, 465, options), { caFile: null, relay: null, onlyPort: true, otherPortWorks: false });
  * // [{ code: "CERT_SELF_SIGNED", severity: "error", port: 465, message: "…", fix: "…" }]
  * ```
  * @module

@@ -5,21 +5,26 @@
  *
  * ```ts
  * const wire = new Wire(await connectTcp("127.0.0.1", 25, 5000));
- * const greeting = await wire.reply(5000);   // throws ProbeFailure TIMEOUT / CLOSED / PROTOCOL_ERROR
+ * const greeting = await wire.reply(5000);   // throws ProbeFailure TIMEOUT / CONNECTION_CLOSED / PROTOCOL_ERROR
  * await wire.send("EHLO me\r\n");
  * ```
  * @module
  */
 import * as net from "node:net";
+import type { ErrorCode } from "../codes.ts";
 import { NetError } from "../net/errors.ts";
+import { listen } from "../net/listen.ts";
 import { connectTcp as netConnect } from "../net/tcp.ts";
 import { type Reply, ReplyParser } from "../smtp/reply.ts";
 import { SmtpError } from "../smtp/errors.ts";
 
+/** What a probe step fails with: a contract code, or `CONNECTION_CLOSED` (reported as PROTOCOL_ERROR). */
+export type ProbeFailureCode = Extract<ErrorCode, "CONNECT_FAILED" | "TIMEOUT" | "PROTOCOL_ERROR"> | "CONNECTION_CLOSED";
+
 /** A step of the probe that failed, with a contract-style code. */
 export class ProbeFailure extends Error {
   override name = "ProbeFailure";
-  constructor(readonly code: string, message: string, readonly detail: string | null = null) {
+  constructor(readonly code: ProbeFailureCode, message: string, readonly detail: string | null = null) {
     super(message);
   }
 }
@@ -57,16 +62,7 @@ export class Wire {
       this.#ended = true;
       this.#notify();
     };
-    sock.on("data", onData);
-    sock.on("end", onEnd);
-    sock.on("close", onEnd);
-    sock.on("error", onEnd);
-    this.#detach = () => {
-      sock.off("data", onData);
-      sock.off("end", onEnd);
-      sock.off("close", onEnd);
-      sock.off("error", onEnd);
-    };
+    this.#detach = listen(sock, { data: onData, end: onEnd, close: onEnd, error: onEnd });
   }
 
   get socket(): net.Socket {

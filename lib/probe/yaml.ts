@@ -4,7 +4,7 @@
  * valid for `check`; where the server is sound it sends as is.
  *
  * ```ts
- * suggestRelay({ host: "127.0.0.1", name: "127-0-0-1", port: portReport, caValue: "./ca.pem" })?.yaml
+ * suggestRelay({ host: "127.0.0.1", name: "127-0-0-1", port: portReport, caValue: "./ca.pem", anchoredInCa: true, relay: null })?.yaml
  * // relays:\n  127-0-0-1:\n    host: 127.0.0.1\n    port: 587\n    strategy: starttls\n …
  * ```
  * @module

@@ -32,7 +32,7 @@ routes: [{ name: r, via: [h] }]
   let clock = 0; // a fake clock that only the waits advance
   const result = await deliver(tx, messageFromBytes(new TextEncoder().encode("Subject: r\r\n\r\nbody\r\n")), {
     baseDir: "/tmp",
-    sleep: async (ms) => void (sleeps.push(ms), (clock += ms)),
+    sleep: (ms) => (sleeps.push(ms), (clock += ms), Promise.resolve()),
     random: () => 1,
     now: () => clock,
   });

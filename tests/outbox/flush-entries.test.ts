@@ -17,7 +17,7 @@ import { message } from "./helpers.ts";
 let good: HostileServer;
 before(async () => (good = await startHostile({ starttls: false, maxLifetimeMs: 120_000 })), { timeout: 120_000 });
 after(async () => await good?.close());
-const reason = { code: "TEMPORARY_FAILURE", message: "451 later" };
+const reason = { code: "TEMPORARY_FAILURE" as const, message: "451 later" };
 
 function editState(outbox: string, id: string, edit: (text: string) => string) {
   const p = join(outbox, `${id}.json`);

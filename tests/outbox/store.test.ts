@@ -13,7 +13,7 @@ import { collect, message, tempDir } from "./helpers.ts";
 let base = "";
 before(() => (base = tempDir("store")));
 after(() => rmSync(base, { recursive: true, force: true }));
-const reason = { code: "TEMPORARY_FAILURE", message: "451 4.3.0 try later" };
+const reason = { code: "TEMPORARY_FAILURE" as const, message: "451 4.3.0 try later" };
 const envelope = { from: "s@example.com", recipients: ["a@x", "b@x", "c@x"] };
 
 describe("outboxDir", () => {

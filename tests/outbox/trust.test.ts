@@ -22,7 +22,7 @@ before(async () => (good = await startHostile({ starttls: false, maxLifetimeMs: 
 after(async () => await good?.close());
 
 const envelope = (to: string) => ({ from: "a@sender.example", recipients: [to] });
-const reason = { code: "TEMPORARY_FAILURE", message: "451" };
+const reason = { code: "TEMPORARY_FAILURE" as const, message: "451" };
 
 describe("F1: the outbox folder and its entries belong to the user alone", () => {
   for (const mode of [0o777, 0o770, 0o702]) {
