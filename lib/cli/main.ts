@@ -20,6 +20,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   outbox: async () => (await import("./outbox.ts")).outboxCommand,
   probe: async () => (await import("./probe.ts")).probeCommand,
   sendmail: async () => (await import("./sendmail.ts")).sendmailCommand,
+  completion: async () => (await import("./completion.ts")).completionCommand,
+  /** Hidden: relay and route names for the completion scripts (never fails loudly). */
+  __complete: async () => (await import("./completion.ts")).completeCommand,
 };
 
 /**
@@ -42,7 +45,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const load = COMMANDS[command];
     if (!load) {
-      throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS)) || "run mailplan --help");
+      throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS).filter((c) => !c.startsWith("__"))) || "run mailplan --help");
     }
     if (rest.includes("--help") || (rest.includes("-h") && command !== "sendmail")) { // sendmail's -h N is a hop count
       if (!HELP[command]) throw new MailplanError("USAGE", `No help for ${command}.`, "run mailplan --help");
