@@ -54,6 +54,11 @@ routes:
       // The same config found through $MAILPLAN_CONFIG, no flag: the same table.
       const viaEnv = await run([], { MAILPLAN_CONFIG: file });
       assert.equal(viaEnv.out, text.out);
+
+      // --relay without --config: that relay of the located config.
+      const one = await run(["--relay", "zeta", "--json"], { MAILPLAN_CONFIG: file });
+      assert.equal(one.code, 0, one.out);
+      assert.equal((JSON.parse(one.out) as ProbeReport).relay?.name, "zeta");
     } finally {
       await good.close();
       await wrong.close();
