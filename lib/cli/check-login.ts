@@ -11,14 +11,17 @@
  * the first failure.
  */
 import { EXIT_CODES, MailplanError } from "../codes.ts";
-import type { ChosenConfig } from "../config/locate.ts";
+import { ConfigInvalidError } from "../config/config-error.ts";
+import { loadConfig } from "../config/load.ts";
+import { type ChosenConfig, chooseConfig } from "../config/locate.ts";
+import { formatProblem } from "../config/problem.ts";
 import { suggestion } from "../config/suggest.ts";
 import { runAttempt } from "../engine/attempt.ts";
 import type { DeliveryError } from "../engine/types.ts";
 import { compileConfig } from "../plan/compile.ts";
 import type { RelayPlan } from "../plan/types.ts";
 import { probeHint } from "../probe/hint.ts";
-import { requireConfig } from "./commands.ts";
+import { parseFlags } from "./args.ts";
 import { type CliIo, safeText } from "./io.ts";
 import { adapterFlag } from "./send.ts";
 
@@ -35,13 +38,27 @@ export interface LoginResult {
   error: DeliveryError | null;
 }
 
+/** `check --login [--config FILE] [--relay NAME] [--json] [--net ADAPTER]`. */
+export function checkLoginCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags("check", args, {
+    config: { type: "string" },
+    json: { type: "boolean" },
+    login: { type: "boolean" },
+    relay: { type: "string" },
+    net: { type: "string" },
+  });
+  return checkLogin(chooseConfig("check", values.config, io.env), { relay: values.relay, json: !!values.json, net: values.net }, io);
+}
+
 /**
  * Logs in to each relay and prints one line (or one JSON object) per relay.
  * @example await checkLogin(chooseConfig("check", "mail.yaml", env), { json: false }, io) // 0 when every relay let us in
  */
 export async function checkLogin(chosen: ChosenConfig, opts: { relay?: string; json: boolean; net?: string }, io: CliIo): Promise<number> {
   const adapter = adapterFlag(opts.net);
-  const loaded = requireConfig(chosen.file, io);
+  const loaded = loadConfig(chosen.file); // a config with errors is refused as send refuses it; warnings go to stderr
+  if (!loaded.config) throw new ConfigInvalidError(loaded.problems, loaded.file);
+  for (const p of loaded.problems) io.err(safeText(formatProblem(p)) + "\n");
   const plan = compileConfig(loaded.config);
   const names = Object.keys(plan.relays);
   if (opts.relay !== undefined && !Object.hasOwn(plan.relays, opts.relay)) {

@@ -15,22 +15,20 @@ import { renderConfigPlan, renderEnvelopePlan } from "./render-plan.ts";
 const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
 
 /**
- * `check`: every problem at once; exit 0 without errors (warnings allowed), 78 with. With
- * `--login`, after a clean check, each relay (or `--relay NAME`) is logged in to (check-login.ts).
+ * `check`: every problem at once; exit 0 without errors (warnings allowed), 78 with. `check
+ * --login` is check-login.ts (main.ts sends it there, so this file needs no network code).
  */
-export async function checkCommand(args: string[], io: CliIo): Promise<number> {
+export function checkCommand(args: string[], io: CliIo): number {
   const { values } = parseFlags("check", args, {
     config: { type: "string" },
     json: { type: "boolean" },
-    login: { type: "boolean" },
-    relay: { type: "string" },
+    relay: { type: "string" }, // with --login only (main.ts routes --login to check-login.ts)
     net: { type: "string" },
   });
-  if (!values.login && (values.relay !== undefined || values.net !== undefined)) {
+  if (values.relay !== undefined || values.net !== undefined) {
     throw new MailplanError("USAGE", `--${values.relay !== undefined ? "relay" : "net"} goes with check --login.`, "add --login to log in to the relays, or drop the option");
   }
   const chosen = chooseConfig("check", values.config, io.env);
-  if (values.login) return (await import("./check-login.ts")).checkLogin(chosen, { relay: values.relay, json: !!values.json, net: values.net }, io);
   const loaded = loadConfig(chosen.file, { references: true });
   const errors = loaded.problems.filter((p) => p.severity === "error").length;
   const warnings = loaded.problems.length - errors;

@@ -12,7 +12,11 @@ type Command = (args: string[], io: CliIo) => number | Promise<number>;
 
 /** Each command's module is loaded only when it runs, so `check` does not pay for TLS, SMTP or the sink. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  check: async () => (await import("./commands.ts")).checkCommand,
+  check: async () => {
+    const { checkCommand } = await import("./commands.ts");
+    // --login connects: its module (engine, TLS) is loaded only then.
+    return async (args, io) => args.includes("--login") ? (await import("./check-login.ts")).checkLoginCommand(args, io) : checkCommand(args, io);
+  },
   plan: async () => (await import("./commands.ts")).planCommand,
   schema: async () => (await import("./commands.ts")).schemaCommand,
   send: async () => (await import("./send.ts")).sendCommand,
