@@ -1,6 +1,6 @@
 /** `mailplan probe --help`. */
-const PROBE_HELP = `Usage: mailplan probe [HOST[:PORT]] [--config FILE --relay NAME] [--json] [--timeout 5s]
-                     [--ca FILE] [--server-name NAME]
+const PROBE_HELP = `Usage: mailplan probe HOST[:PORT] [--json] [--timeout 5s] [--ca FILE] [--server-name NAME]
+       mailplan probe [--config FILE] [--relay NAME] [--json] [--timeout 5s]
 
 Connects to a mail server and explains, in plain words, what it does and what is wrong:
 for each port (the one given, the relay's, or 465, 587 and 25) whether it speaks plaintext SMTP
@@ -9,14 +9,18 @@ greeting and EHLO capabilities before and after STARTTLS, the TLS versions it ac
 certificate chain (names, issuer, dates, days left, trust, missing intermediate) and the SPKI pin
 to paste into security.pin. Each problem comes with its fix, and a ready relay block is printed.
 
-With --config and --relay, the host, port, ca, server_name and pins come from the relay, and
+With --relay, the host, port, ca, server_name and pins come from that relay of the config, and
 every contradiction between the relay and the server is flagged (e.g. strategy: implicit on a
-port that speaks plaintext: the 'wrong version number' error).
+port that speaks plaintext: the 'wrong version number' error). With --config and no HOST and no
+--relay, every relay of the config is probed in turn and a table sums them up (relay,
+host:port, verdict, days left of the certificate); --json prints an array of reports.
+The config is --config FILE, else $MAILPLAN_CONFIG, else $XDG_CONFIG_HOME/mailplan/mail.yaml
+(~/.config/mailplan/mail.yaml), else /etc/mailplan/mail.yaml.
 
 Options:
   HOST[:PORT]          host name or address; IPv6 as [::1]:25 (default: the relay's host)
-  --config FILE        the YAML config (with --relay)
-  --relay NAME         the relay to compare with the server
+  --config FILE        the YAML config (default: see above)
+  --relay NAME         the relay to compare with the server (default with --config: every relay)
   --ca FILE            judge the certificate against this PEM CA file too (the relay's ca wins)
   --server-name NAME   name the certificate must cover (default: the relay's server_name, else HOST)
   --timeout DURATION   deadline of each step: connect, reply, TLS handshake (default 5s)
@@ -34,19 +38,25 @@ export const HELP: Record<string, string> = {
 Usage: mailplan <command> [options]     (run as: bun run mod.ts … or deno run -A mod.ts …)
 
 Commands:
-  send    --config FILE --from A --to B … (--subject S --text T | --message F.eml)   send mail
+  send    --from A --to B … (--subject S --text T | --message F.eml)   send mail
   outbox  list | flush | show ID | retry ID | drop ID   mail waiting to be delivered
   sendmail [-t] [-i] [-f FROM] [RCPT…] < message     drop-in for /usr/sbin/sendmail (cron, mail, git)
-  probe   [HOST[:PORT]] [--config F --relay R]       explain a server's TLS and write its relay block
+  probe   HOST[:PORT] | --relay R | --config F        explain a server's TLS and write its relay block
   demo                                               send through an embedded loopback sink
-  check   --config FILE [--json]                     validate and lint a config (no network)
-  plan    --config FILE [--from A --to B…] [--json]  show the connection plans (no network)
+  check   [--json] [--login [--relay R]]             validate and lint a config; --login tests AUTH
+  plan    [--from A --to B…] [--json]                show the connection plans (no network)
   schema                                             print the config's JSON Schema
+  completion bash|zsh|fish                           print a shell completion script
+
+Every command that needs a config takes --config FILE; without it the config is
+$MAILPLAN_CONFIG, else $XDG_CONFIG_HOME/mailplan/mail.yaml (~/.config/mailplan/mail.yaml), else
+/etc/mailplan/mail.yaml. Each says which file it used (plan's header, check's summary,
+send --verbose, and the error when none is found).
 
 Every command takes --help. Exit status: 0 ok, 64 bad command line, 65 bad message or address,
 69 refused or unreachable, 75 temporary, 76 TLS/security failure, 77 auth, 78 config or route.
 `,
-  send: `Usage: mailplan send --config FILE [--route NAME] --from ADDR --to ADDR[,ADDR…] [--cc …] [--bcc …]
+  send: `Usage: mailplan send [--config FILE] [--route NAME] --from ADDR --to ADDR[,ADDR…] [--cc …] [--bcc …]
                      --subject TEXT (--text TEXT | --text-file F) [--html-file F] [--attach F]…
                    | --message FILE.eml          (a complete RFC 5322 message; - reads stdin)
                      [--json] [--quiet] [--transcript FILE] [--verbose] [--net bun|node-tls|deno]
@@ -54,6 +64,8 @@ Every command takes --help. Exit status: 0 ok, 64 bad command line, 65 bad messa
 Sends one message along the plan of the config: recipients that take different routes go in
 separate transactions, each relay of a route is tried in order (failover), and every route's
 security policy is enforced (TLS required means no password and no message byte in clear).
+The config is --config FILE, else $MAILPLAN_CONFIG, else $XDG_CONFIG_HOME/mailplan/mail.yaml
+(~/.config/mailplan/mail.yaml), else /etc/mailplan/mail.yaml; --verbose names it.
 
 Options:
   --from ADDR          envelope sender and From header (Name <a@x> allowed)
@@ -154,33 +166,57 @@ generated at start), writes a config for it, prints the plan, sends one message 
 routes (one per strategy), and prints the conversation and where each received message was saved.
 Needs no outside server and no network.
 `,
-  check: `Usage: mailplan check --config FILE [--json]
+  check: `Usage: mailplan check [--config FILE] [--json]
+       mailplan check [--config FILE] --login [--relay NAME] [--json] [--net ADAPTER]
 
 Validates the config and lints it: every problem is reported at once as
 FILE:LINE:COL path.to.key: what is wrong (got X); hint
 Also checks that the files it names (ca, client_cert) exist, and warns about
 literal passwords and secrets not available here. No network.
+The config is --config FILE, else $MAILPLAN_CONFIG, else $XDG_CONFIG_HOME/mailplan/mail.yaml
+(~/.config/mailplan/mail.yaml), else /etc/mailplan/mail.yaml; the summary line names it.
+
+With --login (after a check without errors): connects to each relay (or only --relay NAME),
+does TLS and AUTH exactly as a send would, and QUITs without sending anything (swaks's
+--quit-after AUTH): the way to test a new password. One line per relay: ok, or the contract
+code with its message and hint; the password never appears.
 
 Options:
-  --config FILE   the YAML config (required)
-  --json          print the result as JSON: { ok, file, errors, warnings, problems: [...] }
+  --config FILE   the YAML config
+  --json          print the result as JSON: { ok, file, errors, warnings, problems: [...] };
+                  with --login: { ok, file, relays: [{ relay, host, port, ok, error }] }
+  --login         log in to each relay (TLS and AUTH), then QUIT: no MAIL, no message
+  --relay NAME    with --login: only this relay
+  --net ADAPTER   with --login: socket adapter (as send)
 
-Exit status: 0 when there is no error (warnings allowed), 78 otherwise.
+Exit status: 0 when there is no error (warnings allowed), 78 otherwise. With --login: 0 when
+every relay let us in, else the exit status of the first failure (69, 75, 76, 77, 78).
 `,
-  plan: `Usage: mailplan plan --config FILE [--from ADDR --to ADDR[,ADDR…]…] [--route NAME] [--json]
+  plan: `Usage: mailplan plan [--config FILE] [--from ADDR --to ADDR[,ADDR…]…] [--route NAME] [--json]
 
 Compiles the config into connection plans and prints them. No network.
 Without --from/--to: every route and every relay, defaults merged.
 With them: which route each recipient takes, and the relays tried in order.
+The config is --config FILE, else $MAILPLAN_CONFIG, else $XDG_CONFIG_HOME/mailplan/mail.yaml
+(~/.config/mailplan/mail.yaml), else /etc/mailplan/mail.yaml; the header names it.
 
 Options:
-  --config FILE   the YAML config (required)
+  --config FILE   the YAML config
   --from ADDR     envelope sender (with --to)
   --to ADDR       recipient; repeat the flag or separate with commas
   --route NAME    force a route instead of matching
   --json          stable JSON (same bytes for the same config, on Bun and Deno)
 
 Exit status: 0, 65 malformed address, 78 config invalid or no route matches.
+`,
+  completion: `Usage: mailplan completion bash|zsh|fish
+
+Prints a completion script for the shell: commands, each command's options, and relay and route
+names read from the config at completion time (the config the command line names with
+--config, else the usual places). Install it with, for example:
+  bash:  mailplan completion bash > ~/.local/share/bash-completion/completions/mailplan
+  zsh:   mailplan completion zsh > ~/.zfunc/_mailplan   (with fpath+=(~/.zfunc) before compinit)
+  fish:  mailplan completion fish > ~/.config/fish/completions/mailplan.fish
 `,
   schema: `Usage: mailplan schema
 

@@ -12,7 +12,11 @@ type Command = (args: string[], io: CliIo) => number | Promise<number>;
 
 /** Each command's module is loaded only when it runs, so `check` does not pay for TLS, SMTP or the sink. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  check: async () => (await import("./commands.ts")).checkCommand,
+  check: async () => {
+    const { checkCommand } = await import("./commands.ts");
+    // --login connects: its module (engine, TLS) is loaded only then.
+    return async (args, io) => args.includes("--login") ? (await import("./check-login.ts")).checkLoginCommand(args, io) : checkCommand(args, io);
+  },
   plan: async () => (await import("./commands.ts")).planCommand,
   schema: async () => (await import("./commands.ts")).schemaCommand,
   send: async () => (await import("./send.ts")).sendCommand,
@@ -20,6 +24,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   outbox: async () => (await import("./outbox.ts")).outboxCommand,
   probe: async () => (await import("./probe.ts")).probeCommand,
   sendmail: async () => (await import("./sendmail.ts")).sendmailCommand,
+  completion: async () => (await import("./completion.ts")).completionCommand,
+  /** Hidden: relay and route names for the completion scripts (never fails loudly). */
+  __complete: async () => (await import("./completion.ts")).completeCommand,
 };
 
 /**
@@ -42,7 +49,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const load = COMMANDS[command];
     if (!load) {
-      throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS)) || "run mailplan --help");
+      throw new MailplanError("USAGE", `Unknown command "${safeText(command)}".`, suggestion(command, Object.keys(COMMANDS).filter((c) => !c.startsWith("__"))) || "run mailplan --help");
     }
     if (rest.includes("--help") || (rest.includes("-h") && command !== "sendmail")) { // sendmail's -h N is a hop count
       if (!HELP[command]) throw new MailplanError("USAGE", `No help for ${command}.`, "run mailplan --help");

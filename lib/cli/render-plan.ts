@@ -46,7 +46,7 @@ function worstLine(r: RelayPlan): string {
   return `; a server that stalls holds the send at most ${w.ms / 1000}s (${w.tries} tr${w.tries === 1 ? "y" : "ies"}); retry.max_total ${r.retry.max_total_ms / 1000}s bounds the whole send, failover included`;
 }
 
-/** All routes and relays of a config. */
+/** All routes and relays of a config; `file` names the config and how it was chosen ("mail.yaml (from --config)"). */
 export function renderConfigPlan(plan: ConfigPlan, file: string): string {
   const lines = [`Plan for ${e(file)}`, "", "Routes (first match wins):"];
   plan.routes.forEach((r, i) => {
@@ -61,9 +61,9 @@ export function renderConfigPlan(plan: ConfigPlan, file: string): string {
   return lines.join("\n") + "\n";
 }
 
-/** The transactions one envelope turns into. */
-export function renderEnvelopePlan(plan: EnvelopePlan): string {
-  const lines = [`Envelope: from ${e(plan.envelope.from) || "<>"} to ${plan.envelope.to.map(e).join(", ")}`];
+/** The transactions one envelope turns into; `file`, when given, heads it ("Plan for mail.yaml (from --config)"). */
+export function renderEnvelopePlan(plan: EnvelopePlan, file?: string): string {
+  const lines = [...(file === undefined ? [] : [`Plan for ${e(file)}`, ""]), `Envelope: from ${e(plan.envelope.from) || "<>"} to ${plan.envelope.to.map(e).join(", ")}`];
   plan.transactions.forEach((t, i) => {
     lines.push("", `Transaction ${i + 1} of ${plan.transactions.length}: route ${e(t.route)}, ${t.recipients.length} recipient${t.recipients.length === 1 ? "" : "s"}: ${t.recipients.map(e).join(", ")}`);
     lines.push(table([["TRY", ...header], ...t.relays.map((r, j) => [String(j + 1), ...relayRow(r)])]));

@@ -1,6 +1,7 @@
 /** `send`: compose or read the message, plan it, deliver it, report as text or the contract's JSON. */
 import { resolve } from "node:path";
 import { outboxDir } from "../outbox/dir.ts";
+import { chooseConfig } from "../config/locate.ts";
 import { probeHint } from "../probe/hint.ts";
 import type { DeliveryError } from "../engine/types.ts";
 import { EXIT_CODES, MailplanError } from "../codes.ts";
@@ -78,7 +79,8 @@ export function adapterFlag(value: string | undefined): AdapterName | undefined 
 export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterable<Uint8Array>): Promise<number> {
   const { values } = parseFlags("send", args, FLAGS);
   const adapter = adapterFlag(values.net);
-  const loaded = requireConfig(required("send", "config", values.config), io);
+  const chosen = chooseConfig("send", values.config, io.env);
+  const loaded = requireConfig(chosen.file, io);
   const from = required("send", "from", values.from);
   const [to, cc, bcc] = [listFlag(values.to), listFlag(values.cc), listFlag(values.bcc)];
   if (to.length + cc.length + bcc.length === 0) throw new MailplanError("USAGE", "send needs --to (or --cc / --bcc).", "for example --to ops@example.com");
@@ -101,7 +103,10 @@ export async function sendCommand(args: string[], io: CliIo, stdin?: AsyncIterab
     recipients = composed.envelope.recipients;
   }
   const transcript = new Transcript();
-  if (values.verbose) transcript.onLine = (l) => io.err(`${l.dir} ${l.text}\n`);
+  if (values.verbose) {
+    io.err(`config ${safeText(chosen.described)}\n`);
+    transcript.onLine = (l) => io.err(`${l.dir} ${l.text}\n`);
+  }
   let transcriptFile: OutputFile | undefined;
   try {
     if (values.queue && values["no-queue"]) throw new MailplanError("USAGE", "--queue and --no-queue contradict each other.", "use one of them");

@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
+import { MailplanError } from "../codes.ts";
 
 /** Which rule chose the config. */
 export type ConfigRule = "--config" | "$MAILPLAN_CONFIG" | "$XDG_CONFIG_HOME" | "~/.config" | "/etc";
@@ -53,4 +54,44 @@ export function locateConfig(
 /** How a located config was chosen, for messages: "mail.yaml (from --config)". */
 export function describeConfig(c: LocatedConfig): string {
   return c.found ? `${c.path} (${c.rule === "--config" ? "from --config" : c.rule === "$MAILPLAN_CONFIG" ? "from $MAILPLAN_CONFIG" : "the default location"})` : "no config";
+}
+
+/** Why a rule chose the config, in words: "from --config", "from $MAILPLAN_CONFIG", "the default location". */
+export function ruleText(rule: ConfigRule): string {
+  return rule === "--config" ? "from --config" : rule === "$MAILPLAN_CONFIG" ? "from $MAILPLAN_CONFIG" : `the default location, ${rule === "/etc" ? "system-wide" : rule}`;
+}
+
+/** A config a command will load: the file as the user wrote it (flag or variable), the rule, and the words for it. */
+export interface ChosenConfig {
+  /** The path to load: as written for --config and $MAILPLAN_CONFIG (so outputs that name it keep the user's spelling), absolute for the defaults. */
+  file: string;
+  rule: ConfigRule;
+  /** How it was chosen, in words ({@link ruleText}). */
+  via: string;
+  /** "mail.yaml (from --config)": for headers, --verbose and summaries (not escaped). */
+  described: string;
+}
+
+/**
+ * The config a command must have, by {@link locateConfig}'s rule, or CONFIG_INVALID naming every
+ * place looked at and what to do.
+ * @example chooseConfig("plan", "mail.yaml", {}) // { file: "mail.yaml", rule: "--config", via: "from --config", described: "mail.yaml (from --config)" }
+ */
+export function chooseConfig(
+  command: string,
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+  opts: { exists?: (path: string) => boolean; home?: string; cwd?: string } = {},
+): ChosenConfig {
+  const c = locateConfig(flag, env, opts);
+  if (!c.found) {
+    throw new MailplanError(
+      "CONFIG_INVALID",
+      `No config found for ${command}: no --config, no $MAILPLAN_CONFIG, and nothing at ${c.tried.join(" or ")}.`,
+      `write one at ${c.tried[0]} (or ${c.tried[1]} for the whole host), set $MAILPLAN_CONFIG, or pass --config FILE`,
+    );
+  }
+  const file = c.rule === "--config" ? flag! : c.rule === "$MAILPLAN_CONFIG" ? env.MAILPLAN_CONFIG! : c.path;
+  const via = ruleText(c.rule);
+  return { file, rule: c.rule, via, described: `${file} (${via})` };
 }

@@ -23,8 +23,10 @@ import type { DeliveryError, MessageSource, TlsSummary } from "./types.ts";
 
 /** What one attempt needs besides the relay. */
 export interface AttemptOptions {
-  envelope: { from: string; recipients: string[] };
-  message: MessageSource;
+  /** Absent (with `message`): a login check — TLS, EHLO and AUTH exactly as a send, then QUIT
+   * (the session's probe mode: no MAIL, no message byte). */
+  envelope?: { from: string; recipients: string[] };
+  message?: MessageSource;
   baseDir: string;
   /** Where `{ env: NAME }` secrets are read (default process.env). */
   env?: SecretEnv;
@@ -165,9 +167,9 @@ async function attempt(relay: RelayPlan, opts: AttemptOptions, onSecret: (s: str
       helo: relay.helo ?? defaultHelo(),
       auth,
       envelope: opts.envelope,
-      messageSize: opts.message.size,
-      needs8bit: opts.message.has8bit,
-      needsSmtpUtf8: opts.message.needsSmtpUtf8,
+      messageSize: opts.message?.size,
+      needs8bit: opts.message?.has8bit,
+      needsSmtpUtf8: opts.message?.needsSmtpUtf8,
       limits: {
         maxLineBytes: relay.limits.max_line,
         maxReplyBytes: relay.limits.max_reply,
@@ -251,6 +253,7 @@ async function drive(
             let bytes = 0;
             const deadline = Date.now() + relay.timeouts.data_ms;
             const left = () => Math.max(1, deadline - Date.now());
+            if (!opts.message) throw new SmtpError({ code: "PROTOCOL_ERROR", phase: "data", message: "The session asked for a message body on a login check." });
             for await (const chunk of opts.message.open()) {
               const out = encoder.encode(chunk);
               bytes += out.length;

@@ -106,10 +106,11 @@ describe("probe command line", () => {
     const h = io();
     assert.equal(await probeCommand(["--help"], h.io), 0);
     assert.equal(h.text, PROBE_HELP);
-    assert.match(PROBE_HELP, /probe \[HOST\[:PORT\]\] \[--config FILE --relay NAME\] \[--json\] \[--timeout 5s\]/);
+    assert.match(PROBE_HELP, /probe HOST\[:PORT\] \[--json\] \[--timeout 5s\]/);
+    assert.match(PROBE_HELP, /probe \[--config FILE\] \[--relay NAME\] \[--json\] \[--timeout 5s\]/);
     const usage = (e: unknown) => e instanceof MailplanError && e.code === "USAGE" && e.exitCode === 64;
     await assert.rejects(probeCommand([], io().io), usage);
-    await assert.rejects(probeCommand(["--relay", "primary"], io().io), usage); // --config alone probes every relay (tests/probe-all.test.ts)
+    await assert.rejects(probeCommand(["127.0.0.1:25", "--config", "x.yaml"], io().io), usage); // HOST with a config needs --relay
     await assert.rejects(probeCommand(["a", "b"], io().io), usage);
     await assert.rejects(probeCommand(["127.0.0.1:25", "--timeout", "soon"], io().io), usage);
     await assert.rejects(probeCommand(["127.0.0.1:25", "--ca", "/nonexistent/ca.pem"], io().io), usage);

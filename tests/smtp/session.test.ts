@@ -693,3 +693,56 @@ describe("session: engine misuse and end of session", () => {
     assert.equal(s.waiting, "tls");
   });
 });
+
+/** `check --login` (issue 11 §5): no envelope and AUTH configured = quit after AUTH, as swaks's --quit-after AUTH. */
+describe("login check: TLS and AUTH, then QUIT, never MAIL", () => {
+  it("a right password: AUTH after TLS, 235, QUIT; authenticated is recorded", () => {
+    const o = run(
+      opts({ auth: AUTH, envelope: undefined }),
+      `
+      ${TLS_PREFIX}
+      S: 250-mx.test
+      S: 250 AUTH PLAIN LOGIN
+      C: AUTH PLAIN ${PLAIN_IR}
+      S: 235 2.7.0 ok
+      C: QUIT
+      S: 221 bye
+    `,
+    );
+    assert.equal(o.error, undefined);
+    assert.equal(o.result?.authenticated, "PLAIN");
+    assertNothingSent(o, ["AUTH"]);
+    assert.ok(!o.redacted.includes(PLAIN_IR));
+  });
+  it("a wrong password: 535 is AUTH_FAILED, then QUIT, and no MAIL", () => {
+    const o = run(
+      opts({ auth: AUTH, envelope: undefined }),
+      `
+      ${TLS_PREFIX}
+      S: 250-mx.test
+      S: 250 AUTH PLAIN LOGIN
+      C: AUTH PLAIN ${PLAIN_IR}
+      S: 535 5.7.8 Authentication credentials invalid
+      C: QUIT
+      S: 221 bye
+    `,
+    );
+    assertFail(o, "AUTH_FAILED", "auth", false);
+    assertNothingSent(o, ["AUTH"]);
+  });
+  it("no STARTTLS offered under tls: required: fails before AUTH (the password is never sent)", () => {
+    const o = run(
+      opts({ auth: AUTH, envelope: undefined }),
+      `
+      S: 220 mx.test ESMTP
+      C: EHLO client.test
+      S: 250-mx.test
+      S: 250 AUTH PLAIN LOGIN
+      C: QUIT
+      S: 221 bye
+    `,
+    );
+    assertFail(o, "STARTTLS_UNAVAILABLE");
+    assertNothingSent(o);
+  });
+});
