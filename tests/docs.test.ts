@@ -1,10 +1,10 @@
 /**
  * Keeps docs/troubleshooting.md honest: every contract code it names exists in lib/codes.ts with
  * the exit status it states, and every block of mailplan output it quotes (marked
- * `<!-- scenario: NAME [runtime=bun|deno] -->`) is what mailplan prints today: the scenario runs
- * against the test suite's loopback peers (tests/support/doc-scenarios.ts) with this runtime's
- * default socket adapter, and each quoted line must be a line of the output (`…` stands for any
- * text). A changed sentence makes this test fail, so the page goes stale loudly.
+ * `<!-- scenario: NAME [runtime=bun|deno] [net=ADAPTER] -->`) is what mailplan prints today: the
+ * scenario runs against the test suite's loopback peers (tests/support/doc-scenarios.ts) with
+ * this runtime's default socket adapter, or `send --net ADAPTER` (skipped on the runtime that
+ * lacks it), and each quoted line must be a line of the output (`…` stands for any text). A changed sentence makes this test fail, so the page goes stale loudly.
  *
  * docs/guide.md: every `mailplan SUBCOMMAND --flag` in its shell blocks is a command the CLI
  * knows, and each `--flag` appears in that command's `--help` (the one exception: `check
@@ -26,13 +26,14 @@ const RUNTIME = "Deno" in globalThis ? "deno" : "bun";
 interface Quote {
   scenario: string;
   runtime: string | null;
+  net: string | null;
   lines: string[];
 }
 
 /** Every quoted block of output, with the scenario that produces it. */
 function quotes(page: string): Quote[] {
-  const re = /<!-- scenario: ([\w-]+)(?: runtime=(bun|deno))? -->\n```text\n([\s\S]*?)\n```/g;
-  return [...page.matchAll(re)].map((m) => ({ scenario: m[1], runtime: m[2] ?? null, lines: m[3].split("\n") }));
+  const re = /<!-- scenario: ([\w-]+)(?: runtime=(bun|deno))?(?: net=([\w-]+))? -->\n```text\n([\s\S]*?)\n```/g;
+  return [...page.matchAll(re)].map((m) => ({ scenario: m[1], runtime: m[2] ?? null, net: m[3] ?? null, lines: m[4].split("\n") }));
 }
 
 /** True when `line` is the quoted line, `…` matching any text. */
@@ -70,14 +71,17 @@ test("docs: the page quotes the four entries the suite guarantees", () => {
   }
 });
 
-const mine = quotes(PAGE).filter((q) => q.runtime === null || q.runtime === RUNTIME);
-for (const name of [...new Set(mine.map((q) => q.scenario))]) {
-  test(`docs: troubleshooting.md quotes what mailplan prints today: ${name}`, async () => {
+/** The adapters each runtime has (lib/net): `bun` only under Bun, `deno` only under Deno. */
+const ADAPTERS = RUNTIME === "deno" ? ["node-tls", "deno"] : ["bun", "node-tls"];
+const mine = quotes(PAGE).filter((q) => (q.runtime === null || q.runtime === RUNTIME) && (q.net === null || ADAPTERS.includes(q.net)));
+for (const key of [...new Set(mine.map((q) => `${q.scenario}${q.net ? ` --net ${q.net}` : ""}`))]) {
+  const [name, , net] = key.split(" ");
+  test(`docs: troubleshooting.md quotes what mailplan prints today: ${key}`, async () => {
     const scenario = SCENARIOS[name];
     assert.ok(scenario, `docs/troubleshooting.md names scenario "${name}", which tests/support/doc-scenarios.ts does not have`);
-    const captured = await scenario.run();
+    const captured = await scenario.run(net);
     const output = normalise(captured.text, scenario.displayPort).split("\n");
-    for (const q of mine.filter((x) => x.scenario === name)) {
+    for (const q of mine.filter((x) => x.scenario === name && (x.net ?? undefined) === net)) {
       for (const quoted of q.lines) {
         assert.ok(
           output.some((line) => matches(quoted, line)),
