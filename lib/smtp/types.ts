@@ -5,6 +5,9 @@
 import type { AuthMechanismName } from "./auth/types.ts";
 import type { SmtpError } from "./errors.ts";
 import type { ReplyLimits } from "./reply.ts";
+import type { TransactionOutcome, TransactionSpec } from "./transactions.ts";
+
+export type { TransactionOutcome, TransactionSpec };
 
 /** How the connection reaches TLS: STARTTLS upgrade, TLS from the first byte, or none. */
 export type Strategy = "starttls" | "implicit" | "plain";
@@ -44,8 +47,13 @@ export interface SessionOptions {
   /** EHLO/HELO name. */
   helo: string;
   auth?: SessionAuth;
-  /** Absent: probe mode, the session stops (QUIT) after EHLO and AUTH. */
+  /** Absent (and no `transactions`): probe mode, the session stops (QUIT) after EHLO and AUTH. */
   envelope?: Envelope;
+  /**
+   * Several messages on this one connection, in this order (instead of `envelope` and the message
+   * facts below): each ends with a `transaction` action; the final `done`/`fail` is the connection's.
+   */
+  transactions?: TransactionSpec[];
   /** Message size in octets (see `messageSize()`), declared with SIZE= and checked against the limit. */
   messageSize?: number;
   /** The body has 8-bit bytes: BODY=8BITMIME is declared and required. */
@@ -85,8 +93,14 @@ export type Action =
   | { type: "send"; bytes: Uint8Array; redacted?: string }
   /** Start the TLS handshake now, verify it, then call `tlsEstablished()`. */
   | { type: "starttls" }
-  /** Stream the body through `BodyEncoder` (terminator included), then call `bodySent()`. */
-  | { type: "send-body" }
+  /**
+   * Stream the body through `BodyEncoder` (terminator included), then call `bodySent()`. `index`:
+   * which of `transactions`. The engine may call `bodySent()` before writing the terminator and
+   * write the first `send` it returns together with it (one write: RFC 2920 pipelining across messages).
+   */
+  | { type: "send-body"; index?: number }
+  /** One of `transactions` ended (in the order they end): what the server said, and its error or null. */
+  | { type: "transaction"; outcome: TransactionOutcome }
   /** Close the connection; always precedes `done`/`fail`. */
   | { type: "close" }
   | { type: "done"; result: SessionResult }
