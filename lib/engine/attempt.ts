@@ -41,6 +41,8 @@ export interface AttemptOptions {
    * to `onTransaction`; the dot of one and the commands of the next go in one write.
    */
   batch?: { transactions: TransactionSpec[]; messages: MessageSource[]; onTransaction: (o: TransactionOutcome) => void };
+  /** See DeliverOptions.background ("cold sends": answer at the final reply, QUIT in the background). */
+  background?: (closing: Promise<void>) => void;
 }
 
 /** Default wait for a greeting before asking the port, on a second connection, whether it speaks TLS. */
@@ -203,7 +205,20 @@ async function attempt(relay: RelayPlan, opts: AttemptOptions, onSecret: (s: str
       t?.note(`TLS ${facts.version ?? "(version unknown)"} ${facts.cipher ?? ""} with ${tls.peer?.subject ?? "(certificate not visible)"}`.trim());
       return tls;
     };
-    const result = await drive(session, conn, relay, opts, tlsOpts, onTls);
+    if (!opts.background) {
+      const result = await drive(session, conn, relay, opts, tlsOpts, onTls);
+      return { ...result, tls };
+    }
+    // Cold send: the result at the decision (QUIT written), the rest of the connection handed to `background`.
+    let early = false;
+    let decided!: (r: Omit<AttemptResult, "tls">) => void;
+    const atDecision = new Promise<Omit<AttemptResult, "tls">>((r) => (decided = r));
+    const full = drive(session, conn, relay, opts, tlsOpts, onTls, (r) => {
+      early = true;
+      decided(r);
+    });
+    const result = await Promise.race([full, atDecision]);
+    if (early) opts.background(full.then(() => {}, () => {}));
     return { ...result, tls };
   } catch (e) {
     const error = toDeliveryError(e, session.phase);
@@ -219,6 +234,7 @@ async function drive(
   opts: AttemptOptions,
   startTlsOptions: ReturnType<typeof tlsOptions> | undefined,
   onTls: (facts: NetTlsFacts) => TlsSummary,
+  onDecided?: (r: Omit<AttemptResult, "tls">) => void,
 ): Promise<Omit<AttemptResult, "tls">> {
   const t = opts.transcript;
   let secure = conn.tls !== null; // implicit TLS: verified before connect() resolved
@@ -295,6 +311,11 @@ async function drive(
           }
         }
         continue;
+      }
+      const decided = onDecided && session.decided;
+      if (decided) {
+        onDecided!({ session: session.result(), error: decided.error && toDeliveryError(decided.error, decided.error.phase) });
+        onDecided = undefined;
       }
       // Nothing to do: wait for the server. The deadline runs per reply, not per read, so a server
       // that trickles bytes (slowloris) cannot stretch it; it restarts only when the session moves on.

@@ -45,6 +45,7 @@ export async function deliverMany(items: BatchItem[], options: DeliverOptions): 
     transcript: options.transcript,
     greetingSilenceMs: options.greetingSilenceMs,
     beforeDot: options.beforeDot,
+    background: options.background,
     batch: {
       transactions: items.map(({ tx, message }) => ({
         envelope: { from: tx.from, recipients: tx.recipients },

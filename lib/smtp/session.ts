@@ -134,6 +134,14 @@ export class SmtpSession {
     return this.pending[0]?.phase ?? this.lastPhase;
   }
 
+  /**
+   * Once QUIT is written the outcome cannot change (the 221, a close or a timeout only end the
+   * connection): `{ error }` then (null = success), else null. Lets the engine answer before the 221.
+   */
+  get decided(): { error: SmtpError | null } | null {
+    return !this.finished && this.pending[0]?.kind === "quit" ? { error: this.outcome } : null;
+  }
+
   /** True after `done` or `fail` was returned. */
   get isFinished(): boolean {
     return this.finished;
