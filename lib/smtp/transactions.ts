@@ -9,35 +9,10 @@
  */
 import * as cmd from "./command.ts";
 import { SmtpError } from "./errors.ts";
-import type { Envelope, RecipientRejection } from "./types.ts";
+import type { RecipientRejection, TransactionOutcome, TransactionSpec } from "./types.ts";
 
 // deno-lint-ignore no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
-
-/** One message of a session's queue: its envelope and the message facts MAIL FROM declares. */
-export interface TransactionSpec {
-  envelope: Envelope;
-  /** Octets after CRLF normalisation (SIZE=). */
-  messageSize?: number;
-  /** The body has 8-bit bytes: BODY=8BITMIME is declared and required. */
-  needs8bit?: boolean;
-  /** The message needs SMTPUTF8 (also inferred from non-ASCII envelope addresses). */
-  needsSmtpUtf8?: boolean;
-}
-
-/** What one transaction of a multi-transaction session ended with (the `transaction` action). */
-export interface TransactionOutcome {
-  /** Position in `SessionOptions.transactions`. */
-  index: number;
-  accepted: string[];
-  rejected: RecipientRejection[];
-  /** Reply to this message's final dot, or null. */
-  response: { code: number; text: string } | null;
-  /** null: the server took the message (RECIPIENTS_REJECTED may still be set in `partial`). */
-  error: SmtpError | null;
-  /** Set on success when some recipients were refused: code RECIPIENTS_REJECTED. */
-  partial?: SmtpError;
-}
 
 /**
  * Per-transaction state; the session owns the order, this owns the facts.

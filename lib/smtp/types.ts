@@ -5,9 +5,6 @@
 import type { AuthMechanismName } from "./auth/types.ts";
 import type { SmtpError } from "./errors.ts";
 import type { ReplyLimits } from "./reply.ts";
-import type { TransactionOutcome, TransactionSpec } from "./transactions.ts";
-
-export type { TransactionOutcome, TransactionSpec };
 
 /** How the connection reaches TLS: STARTTLS upgrade, TLS from the first byte, or none. */
 export type Strategy = "starttls" | "implicit" | "plain";
@@ -36,6 +33,31 @@ export interface Envelope {
   /** Reverse-path; "" sends `MAIL FROM:<>`. */
   from: string;
   recipients: string[];
+}
+
+/** One message of a session's queue: its envelope and the message facts MAIL FROM declares. */
+export interface TransactionSpec {
+  envelope: Envelope;
+  /** Octets after CRLF normalisation (SIZE=). */
+  messageSize?: number;
+  /** The body has 8-bit bytes: BODY=8BITMIME is declared and required. */
+  needs8bit?: boolean;
+  /** The message needs SMTPUTF8 (also inferred from non-ASCII envelope addresses). */
+  needsSmtpUtf8?: boolean;
+}
+
+/** What one transaction of a multi-transaction session ended with (the `transaction` action). */
+export interface TransactionOutcome {
+  /** Position in `SessionOptions.transactions`. */
+  index: number;
+  accepted: string[];
+  rejected: RecipientRejection[];
+  /** Reply to this message's final dot, or null. */
+  response: { code: number; text: string } | null;
+  /** null: the server took the message (RECIPIENTS_REJECTED may still be set in `partial`). */
+  error: SmtpError | null;
+  /** Set on success when some recipients were refused: code RECIPIENTS_REJECTED. */
+  partial?: SmtpError;
 }
 
 /** Everything a session needs; validated by the constructor (CONFIG_INVALID / MESSAGE_INVALID). */
