@@ -12,7 +12,7 @@ import type { TlsFacts as NetTlsFacts } from "../net/conn.ts";
 import { BodyEncoder } from "../smtp/body.ts";
 import { type Phase, SmtpError } from "../smtp/errors.ts";
 import { SmtpSession } from "../smtp/session.ts";
-import type { Action, SessionAuth, SessionResult } from "../smtp/types.ts";
+import type { Action, SessionAuth, SessionResult, TransactionOutcome, TransactionSpec } from "../smtp/types.ts";
 import { resolveSecret, type SecretEnv } from "../config/secret.ts";
 import type { RelayPlan } from "../plan/types.ts";
 import { toDeliveryError } from "./errors.ts";
@@ -35,8 +35,16 @@ export interface AttemptOptions {
   /** How long a STARTTLS/plain relay may stay silent before its port is tested for implicit TLS
    * on a second connection (threats.md M2). Default {@link GREETING_SILENCE_MS}. */
   greetingSilenceMs?: number;
-  /** See DeliverOptions.beforeDot. */
-  beforeDot?: (info: { relay: string; recipients: string[] }) => Promise<void>;
+  /** See DeliverOptions.beforeDot (`index`: which message of `batch`). */
+  beforeDot?: (info: { relay: string; recipients: string[]; index?: number }) => Promise<void>;
+  /**
+   * Several messages on this one connection (deliver-many.ts): the session gets `transactions`
+   * instead of `envelope`/`message`, streams `messages[i]` for the i-th, and reports each outcome
+   * to `onTransaction`; the dot of one and the commands of the next go in one write.
+   */
+  batch?: { transactions: TransactionSpec[]; messages: MessageSource[]; onTransaction: (o: TransactionOutcome) => void };
+  /** See DeliverOptions.background ("cold sends": answer at the final reply, QUIT in the background). */
+  background?: (closing: Promise<void>) => void;
 }
 
 /** Default wait for a greeting before asking the port, on a second connection, whether it speaks TLS. */
@@ -166,10 +174,12 @@ async function attempt(relay: RelayPlan, opts: AttemptOptions, onSecret: (s: str
       allowPlaintextAuth: relay.security.plaintext_auth, // decided once, by the compiler
       helo: relay.helo ?? defaultHelo(),
       auth,
-      envelope: opts.envelope,
-      messageSize: opts.message?.size,
-      needs8bit: opts.message?.has8bit,
-      needsSmtpUtf8: opts.message?.needsSmtpUtf8,
+      ...(opts.batch ? { transactions: opts.batch.transactions } : {
+        envelope: opts.envelope,
+        messageSize: opts.message?.size,
+        needs8bit: opts.message?.has8bit,
+        needsSmtpUtf8: opts.message?.needsSmtpUtf8,
+      }),
       limits: {
         maxLineBytes: relay.limits.max_line,
         maxReplyBytes: relay.limits.max_reply,
@@ -197,7 +207,20 @@ async function attempt(relay: RelayPlan, opts: AttemptOptions, onSecret: (s: str
       t?.note(`TLS ${facts.version ?? "(version unknown)"} ${facts.cipher ?? ""} with ${tls.peer?.subject ?? "(certificate not visible)"}`.trim());
       return tls;
     };
-    const result = await drive(session, conn, relay, opts, tlsOpts, onTls);
+    if (!opts.background) {
+      const result = await drive(session, conn, relay, opts, tlsOpts, onTls);
+      return { ...result, tls };
+    }
+    // Cold send: the result at the decision (QUIT written), the rest of the connection handed to `background`.
+    let early = false;
+    let decided!: (r: Omit<AttemptResult, "tls">) => void;
+    const atDecision = new Promise<Omit<AttemptResult, "tls">>((r) => (decided = r));
+    const full = drive(session, conn, relay, opts, tlsOpts, onTls, (r) => {
+      early = true;
+      decided(r);
+    });
+    const result = await Promise.race([full, atDecision]);
+    if (early) opts.background(full.then(() => {}, () => {}));
     return { ...result, tls };
   } catch (e) {
     const error = toDeliveryError(e, session.phase);
@@ -213,6 +236,7 @@ async function drive(
   opts: AttemptOptions,
   startTlsOptions: ReturnType<typeof tlsOptions> | undefined,
   onTls: (facts: NetTlsFacts) => TlsSummary,
+  onDecided?: (r: Omit<AttemptResult, "tls">) => void,
 ): Promise<Omit<AttemptResult, "tls">> {
   const t = opts.transcript;
   let secure = conn.tls !== null; // implicit TLS: verified before connect() resolved
@@ -253,6 +277,12 @@ async function drive(
             let bytes = 0;
             const deadline = Date.now() + relay.timeouts.data_ms;
             const left = () => Math.max(1, deadline - Date.now());
+            if (opts.batch) {
+              queue.push(...await sendBatchBody(session, conn, opts.batch.messages[action.index ?? 0], left, async (accepted) => {
+                await opts.beforeDot?.({ relay: relay.relay, recipients: accepted, index: action.index });
+              }, (a) => t?.sent(a.redacted ?? a.bytes, secure), t));
+              break;
+            }
             if (!opts.message) throw new SmtpError({ code: "PROTOCOL_ERROR", phase: "data", message: "The session asked for a message body on a login check." });
             for await (const chunk of opts.message.open()) {
               const out = encoder.encode(chunk);
@@ -269,6 +299,9 @@ async function drive(
           case "close":
             conn.close();
             break;
+          case "transaction":
+            opts.batch?.onTransaction(action.outcome);
+            break;
           case "done":
             return { session: action.result, error: null };
           case "fail": {
@@ -281,6 +314,11 @@ async function drive(
           }
         }
         continue;
+      }
+      const decided = onDecided && session.decided;
+      if (decided) {
+        onDecided!({ session: session.result(), error: decided.error && toDeliveryError(decided.error, decided.error.phase) });
+        onDecided = undefined;
       }
       // Nothing to do: wait for the server. The deadline runs per reply, not per read, so a server
       // that trickles bytes (slowloris) cannot stretch it; it restarts only when the session moves on.
@@ -316,5 +354,53 @@ async function drive(
   } finally {
     stopCheck.abort();
     conn.close();
+  }
+}
+
+/**
+ * A batch message's body: bodySent() is called before the terminator is written, so the next
+ * message's MAIL/RCPT/DATA (RFC 2920) go out in the same write as the dot. A write that fails or
+ * stalls is told to the session (closed/timeout), which decides: before the dot the message was
+ * not sent, after it the delivery is unknown. Returns the actions left to run.
+ */
+async function sendBatchBody(
+  session: SmtpSession,
+  conn: Conn,
+  message: MessageSource,
+  left: () => number,
+  beforeDot: (accepted: string[]) => Promise<void>,
+  sent: (a: Extract<Action, { type: "send" }>) => void,
+  t: Transcript | undefined,
+): Promise<Action[]> {
+  const encoder = new BodyEncoder();
+  let bytes = 0;
+  let next: Action[] = [];
+  try {
+    for await (const chunk of message.open()) {
+      const out = encoder.encode(chunk);
+      bytes += out.length;
+      await write(conn, out, left(), "data");
+    }
+    const end = encoder.finish();
+    await beforeDot(session.result().accepted);
+    next = session.bodySent();
+    const i = next.findIndex((a) => a.type === "send");
+    let out = end;
+    if (i >= 0) {
+      const cmd = next.splice(i, 1)[0] as Extract<Action, { type: "send" }>;
+      out = new Uint8Array(end.length + cmd.bytes.length);
+      out.set(end);
+      out.set(cmd.bytes, end.length);
+      t?.note(`message body sent (${bytes + end.length} bytes, dot-stuffed), the next message's commands with its dot`);
+      sent(cmd);
+    } else {
+      t?.note(`message body sent (${bytes + end.length} bytes, dot-stuffed)`);
+    }
+    await write(conn, out, left(), "data");
+    return next;
+  } catch (e) {
+    if (e instanceof SmtpError && e.code === "TIMEOUT") return [...next, ...session.timeout()];
+    if (e instanceof NetError) return [...next, ...session.closed()];
+    throw e;
   }
 }

@@ -43,6 +43,13 @@ export interface DeliverOptions {
    * more is written).
    */
   beforeDot?: (info: { relay: string; recipients: string[] }) => Promise<void>;
+  /**
+   * "Cold sends": when given, each try's result comes at the server's final reply (QUIT written)
+   * and the rest of the connection (the 221, the close) finishes in the background; its promise,
+   * which never rejects and resolves once the connection is closed, is handed here to be awaited
+   * before exit. Absent: every try waits for the 221 (today's behaviour).
+   */
+  background?: (closing: Promise<void>) => void;
 }
 
 export { backoffDelay, worstCase } from "./budget.ts";
@@ -109,7 +116,7 @@ export async function deliver(tx: TransactionPlan, message: MessageSource, optio
         t?.note(`try ${n} of ${relay.retry.attempts} on ${relay.relay} in ${wait} ms, for ${pending.join(", ")}`);
         await sleep(wait);
       }
-      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, env: options.env, adapter: options.adapter, transcript: t, greetingSilenceMs: options.greetingSilenceMs, beforeDot: options.beforeDot });
+      const r = await runAttempt(relay, { envelope: { from: tx.from, recipients: pending }, message, baseDir: options.baseDir, env: options.env, adapter: options.adapter, transcript: t, greetingSilenceMs: options.greetingSilenceMs, beforeDot: options.beforeDot, background: options.background });
       last = { relay, r };
       attempts.push({ relay: relay.relay, server, error: r.error ?? r.session?.error?.toJSON() ?? null });
       const delivered = r.error === null; // the final dot got 2xx for this try's accepted recipients

@@ -18,3 +18,4 @@ export { login } from "./auth/login.ts";
 export { xoauth2 } from "./auth/xoauth2.ts";
 export { cramMd5 } from "./auth/cram-md5.ts";
 export { validateSessionOptions } from "./session-options.ts";
+export * from "./transactions.ts";

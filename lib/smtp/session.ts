@@ -14,9 +14,9 @@ import { type Reply, replyClass, ReplyParser } from "./reply.ts";
 import { replyError, unexpectedReply } from "./reply-errors.ts";
 import { SessionErrors as E } from "./session-errors.ts";
 import { validateSessionOptions } from "./session-options.ts";
+import { notSent, Transaction } from "./transactions.ts";
 import type {
   Action,
-  RecipientRejection,
   SessionOptions,
   SessionResult,
   TlsFacts,
@@ -34,12 +34,15 @@ type Kind =
   | "data"
   | "dot"
   | "dot-abort"
+  | "rset"
   | "quit";
 
 interface Pending {
   kind: Kind;
   phase: Phase;
   address?: string;
+  /** The transaction a MAIL/RCPT/DATA/dot/RSET belongs to. */
+  tx?: Transaction;
 }
 
 const PHASE: Record<Kind, Phase> = {
@@ -53,6 +56,7 @@ const PHASE: Record<Kind, Phase> = {
   data: "data",
   dot: "dot",
   "dot-abort": "data",
+  rset: "mail",
   quit: "quit",
 };
 
@@ -71,7 +75,16 @@ export class SmtpSession {
   private readonly opts: SessionOptions;
   private readonly parser: ReplyParser;
   private readonly maxAuthRounds: number;
-  private readonly needsUtf8: boolean;
+  /** The queue: one transaction for `envelope`, several for `transactions`, none in probe mode. */
+  private readonly txs: Transaction[] = [];
+  /** Built with `transactions`: one `transaction` action per message, the final action is the connection's. */
+  private readonly multi: boolean;
+  /** Index of the next transaction to start. */
+  private next = 0;
+  /** The transaction `result()` describes: the last one started (or the first). */
+  private cur: Transaction | null = null;
+  /** The last transaction ended before its dot was answered: the next starts with RSET. */
+  private needRset = false;
   private pending: Pending[] = [];
   private out: Action[] = [];
   private waitingFor: Waiting = "reply";
@@ -84,10 +97,6 @@ export class SmtpSession {
   private sasl: SaslClient | null = null;
   private authRounds = 0;
   private authenticated: string | null = null;
-  private mailError: SmtpError | null = null;
-  private accepted: string[] = [];
-  private rejected: RecipientRejection[] = [];
-  private response: { code: number; text: string } | null = null;
   /** Outcome decided before QUIT: null = success. */
   private outcome: SmtpError | null = null;
   private finished = false;
@@ -97,7 +106,15 @@ export class SmtpSession {
   /** Validates the options; throws CONFIG_INVALID (helo, auth user, policy) or MESSAGE_INVALID (addresses). */
   constructor(options: SessionOptions) {
     this.opts = options;
-    this.needsUtf8 = validateSessionOptions(options);
+    const needsUtf8 = validateSessionOptions(options);
+    this.multi = options.transactions !== undefined;
+    if (this.multi && options.envelope) throw new Error("give either envelope or transactions, not both");
+    if (options.envelope) {
+      const { envelope, messageSize, needs8bit, needsSmtpUtf8 } = options;
+      this.txs.push(new Transaction(0, { envelope, messageSize, needs8bit, needsSmtpUtf8 }, needsUtf8));
+    }
+    options.transactions?.forEach((spec, i) => this.txs.push(new Transaction(i, spec)));
+    this.cur = this.txs[0] ?? null;
     this.parser = new ReplyParser(options.limits);
     this.maxAuthRounds = options.limits?.maxAuthRounds ?? 10;
     if (options.strategy === "implicit") this.waitingFor = "tls";
@@ -115,6 +132,14 @@ export class SmtpSession {
     if (this.waitingFor === "tls") return "tls";
     if (this.waitingFor === "body") return "data";
     return this.pending[0]?.phase ?? this.lastPhase;
+  }
+
+  /**
+   * Once QUIT is written the outcome cannot change (the 221, a close or a timeout only end the
+   * connection): `{ error }` then (null = success), else null. Lets the engine answer before the 221.
+   */
+  get decided(): { error: SmtpError | null } | null {
+    return !this.finished && this.pending[0]?.kind === "quit" ? { error: this.outcome } : null;
   }
 
   /** True after `done` or `fail` was returned. */
@@ -163,7 +188,7 @@ export class SmtpSession {
     return this.run(() => {
       if (this.waitingFor !== "body") throw new Error("bodySent() called while no body was expected");
       this.waitingFor = "reply";
-      const dot: Pending = { kind: "dot", phase: "dot" };
+      const dot: Pending = { kind: "dot", phase: "dot", tx: this.cur! };
       this.pending.push(dot);
       const early = this.early;
       this.early = null;
@@ -171,6 +196,9 @@ export class SmtpSession {
         this.pending.shift();
         this.lastPhase = "dot";
         this.handle(dot, early);
+      } else if (this.multi && this.pipelining) {
+        // RFC 2920: the next MAIL/RCPT/DATA follow the dot; the engine writes them with the terminator.
+        this.startNext();
       }
       this.drain(); // more replies may already be buffered
     });
@@ -207,18 +235,19 @@ export class SmtpSession {
 
   /** A snapshot of the result so far. */
   result(): SessionResult {
+    const tx = this.cur;
     const r: SessionResult = {
       tls: this.tls,
-      accepted: [...this.accepted],
-      rejected: this.rejected.map((x) => ({ ...x })),
-      response: this.response,
+      accepted: tx ? [...tx.accepted] : [],
+      rejected: tx ? tx.rejected.map((x) => ({ ...x })) : [],
+      response: tx?.response ?? null,
       capabilities: this.caps && !this.heloFallback
         ? Object.fromEntries([...this.caps].map(([k, v]) => [k, [...v]]))
         : null,
       authenticated: this.authenticated,
     };
-    if (!this.outcome && this.rejected.length > 0 && this.response) {
-      r.error = E.someRecipientsRefused(this.accepted.length, this.rejected);
+    if (!this.outcome && tx && tx.rejected.length > 0 && tx.response) {
+      r.error = E.someRecipientsRefused(tx.accepted.length, tx.rejected);
     }
     return r;
   }
@@ -280,22 +309,24 @@ export class SmtpSession {
       case "auth":
         return this.onAuth(r);
       case "mail":
-        return this.onMail(r);
+        return this.onMail(r, p.tx!);
       case "rcpt":
-        return this.onRcpt(r, p.address!);
+        return this.onRcpt(r, p.address!, p.tx!);
       case "data":
-        return this.onData(r);
+        return this.onData(r, p.tx!);
       case "dot":
-        return this.onDot(r);
+        return this.onDot(r, p.tx!);
       case "dot-abort":
-        return this.failQuit(this.outcome ?? this.noRecipients());
+        return this.settle(p.tx!, p.tx!.abortError ?? this.noRecipients(p.tx!), true);
+      case "rset":
+        return this.onRset(r, p.tx!);
       case "quit":
         return this.finish();
     }
   }
 
   /** Queues commands and emits them as one send action. Bytes the server sent unasked are an error. */
-  private send(commands: { kind: Kind; line: string; address?: string; redacted?: string }[]): void {
+  private send(commands: { kind: Kind; line: string; address?: string; redacted?: string; tx?: Transaction }[]): void {
     if (this.pending.length === 0 && this.parser.buffered > 0) {
       const first = commands[0].kind;
       if (first === "starttls") {
@@ -309,7 +340,7 @@ export class SmtpSession {
       action.redacted = commands.map((c) => c.redacted ?? c.line).join("");
     }
     this.out.push(action);
-    for (const c of commands) this.pending.push({ kind: c.kind, phase: PHASE[c.kind], address: c.address });
+    for (const c of commands) this.pending.push({ kind: c.kind, phase: PHASE[c.kind], address: c.address, tx: c.tx });
   }
 
   private failClose(error: SmtpError): void {
@@ -332,6 +363,7 @@ export class SmtpSession {
     if (this.finished) return;
     this.finished = true;
     this.pending = [];
+    this.settleRest();
     this.out.push({ type: "close" });
     if (this.outcome) {
       this.lastPhase = this.outcome.phase;
@@ -470,100 +502,174 @@ export class SmtpSession {
 
   private startMail(): void {
     const o = this.opts;
-    const env = o.envelope;
-    if (!env) return this.failQuit(null);
+    if (this.txs.length === 0) return this.failQuit(null);
     if (o.tls === "required" && !this.secure) {
       return this.failClose(E.notSecured("mail"));
     }
+    this.advance();
+  }
+
+  // ---- transactions: one after another on this connection (lib/smtp/transactions.ts holds their state) ----
+
+  /** Nothing of a transaction is in flight: start the next one, or QUIT when the queue is done. */
+  private advance(): void {
+    if (this.pending.length > 0 || this.waitingFor !== "reply") return; // the next one is already under way
+    if (this.startNext()) return;
+    this.failQuit(this.multi ? null : this.txs[0].error);
+  }
+
+  /** Writes the next transaction that can start (RSET first after an aborted one); false when none is left. */
+  private startNext(): boolean {
+    while (this.next < this.txs.length) {
+      const tx = this.txs[this.next++];
+      const refused = tx.invalid ?? this.precheck(tx);
+      if (refused) {
+        this.record(tx, refused); // nothing of it was written: the connection's state is unchanged
+        continue;
+      }
+      this.cur = tx;
+      tx.started = true;
+      const rset = this.needRset ? [{ kind: "rset" as const, line: cmd.rset(), tx }] : [];
+      this.needRset = false;
+      if (rset.length > 0 && !this.pipelining) this.send(rset);
+      else this.sendMail(tx, rset);
+      return true;
+    }
+    return false;
+  }
+
+  /** What the server's capabilities rule out for this message before any byte of it is written. */
+  private precheck(tx: Transaction): SmtpError | null {
     const caps = this.caps ?? NO_CAPABILITIES;
     const limit = sizeLimit(caps);
-    if (o.messageSize !== undefined && limit !== null && limit > 0 && o.messageSize > limit) {
-      return this.failQuit(E.tooBig(o.messageSize, limit));
+    const s = tx.spec;
+    if (s.messageSize !== undefined && limit !== null && limit > 0 && s.messageSize > limit) {
+      return E.tooBig(s.messageSize, limit);
     }
-    if (o.needs8bit && !caps.has("8BITMIME")) {
-      return this.failQuit(E.no8bitmime());
-    }
-    if (this.needsUtf8 && !caps.has("SMTPUTF8")) {
-      return this.failQuit(E.noSmtputf8());
-    }
+    if (s.needs8bit && !caps.has("8BITMIME")) return E.no8bitmime();
+    if (tx.needsUtf8 && !caps.has("SMTPUTF8")) return E.noSmtputf8();
+    return null;
+  }
+
+  private sendMail(tx: Transaction, before: { kind: Kind; line: string; tx: Transaction }[]): void {
+    const s = tx.spec;
+    const limit = sizeLimit(this.caps ?? NO_CAPABILITIES);
     const mail = {
       kind: "mail" as const,
-      line: cmd.mailFrom(env.from, {
-        size: limit !== null && o.messageSize !== undefined ? o.messageSize : undefined,
-        body8bit: !!o.needs8bit,
-        smtputf8: this.needsUtf8,
+      tx,
+      line: cmd.mailFrom(s.envelope.from, {
+        size: limit !== null && s.messageSize !== undefined ? s.messageSize : undefined,
+        body8bit: !!s.needs8bit,
+        smtputf8: tx.needsUtf8,
       }),
     };
-    if (!this.pipelining) return this.send([mail]);
+    if (!this.pipelining) return this.send([...before, mail]);
     this.send([
+      ...before,
       mail,
-      ...env.recipients.map((a) => ({ kind: "rcpt" as const, line: cmd.rcptTo(a), address: a })),
-      { kind: "data", line: cmd.data() },
+      ...s.envelope.recipients.map((a) => ({ kind: "rcpt" as const, line: cmd.rcptTo(a), address: a, tx })),
+      { kind: "data", line: cmd.data(), tx },
     ]);
   }
 
-  private onMail(r: Reply): void {
+  /** Records a transaction's end; with `transactions`, reports it at once as a `transaction` action. */
+  private record(tx: Transaction, error: SmtpError | null): void {
+    tx.settled = true;
+    tx.error = error;
+    if (this.multi) this.out.push({ type: "transaction", outcome: tx.outcome(E.someRecipientsRefused) });
+  }
+
+  /** A transaction ended and the connection is still good; `aborted`: it ended before a dot was answered. */
+  private settle(tx: Transaction, error: SmtpError | null, aborted: boolean): void {
+    this.record(tx, error);
+    this.needRset = aborted;
+    this.advance();
+  }
+
+  /**
+   * The connection ended: the transaction it ended in gets the connection's error (every one of
+   * them when none had started: each would have met it alone), the later ones fail temporary.
+   */
+  private settleRest(): void {
+    const open = this.txs.filter((t) => !t.settled);
+    const first = open.find((t) => t.started);
+    const noneStarted = !this.txs.some((t) => t.started);
+    for (const t of open) {
+      this.record(t, this.outcome && (t === first || noneStarted) ? this.outcome : notSent("mail"));
+    }
+  }
+
+  private onRset(r: Reply, tx: Transaction): void {
     if (replyClass(r.code) === "positive") {
-      if (!this.pipelining) this.sendRcpt(0);
+      if (!this.pipelining) this.sendMail(tx, []);
+      return;
+    }
+    // A server that will not reset cannot be trusted with the next message.
+    this.refuse(r, "mail", "refused RSET");
+  }
+
+  private onMail(r: Reply, tx: Transaction): void {
+    if (replyClass(r.code) === "positive") {
+      if (!this.pipelining) this.sendRcpt(tx, 0);
       return;
     }
     const err = replyError(r, "mail", "refused the sender");
-    if (r.code === 421 || err.code === "PROTOCOL_ERROR" || !this.pipelining) {
-      return this.refuse(r, "mail", "refused the sender");
-    }
-    this.mailError = err; // pipelined: the RCPT and DATA replies are still to come
+    if (r.code === 421 || err.code === "PROTOCOL_ERROR") return this.refuse(r, "mail", "refused the sender");
+    if (!this.pipelining) return this.settle(tx, err, true);
+    tx.mailError = err; // pipelined: the RCPT and DATA replies are still to come
   }
 
-  private sendRcpt(i: number): void {
-    const a = this.opts.envelope!.recipients[i];
-    this.send([{ kind: "rcpt", line: cmd.rcptTo(a), address: a }]);
+  private sendRcpt(tx: Transaction, i: number): void {
+    const a = tx.spec.envelope.recipients[i];
+    this.send([{ kind: "rcpt", line: cmd.rcptTo(a), address: a, tx }]);
   }
 
-  private onRcpt(r: Reply, address: string): void {
+  private onRcpt(r: Reply, address: string, tx: Transaction): void {
     if (r.code === 421) return this.refuse(r, "rcpt", `closed the connection at recipient <${address}>`);
     const cls = replyClass(r.code);
     if (cls === "positive") {
-      if (!this.mailError) this.accepted.push(address);
-    } else if (cls === "transient" || cls === "permanent") this.rejected.push({ address, code: r.code, text: r.text });
+      if (!tx.mailError) tx.accepted.push(address);
+    } else if (cls === "transient" || cls === "permanent") tx.rejected.push({ address, code: r.code, text: r.text });
     else return this.failClose(unexpectedReply(r, "rcpt"));
     if (this.pipelining) return;
-    const done = this.accepted.length + this.rejected.length;
-    const all = this.opts.envelope!.recipients.length;
-    if (done < all) return this.sendRcpt(done);
-    if (this.accepted.length === 0) return this.failQuit(this.noRecipients());
-    this.send([{ kind: "data", line: cmd.data() }]);
+    const done = tx.accepted.length + tx.rejected.length;
+    const all = tx.spec.envelope.recipients.length;
+    if (done < all) return this.sendRcpt(tx, done);
+    if (tx.accepted.length === 0) return this.settle(tx, this.noRecipients(tx), true);
+    this.send([{ kind: "data", line: cmd.data(), tx }]);
   }
 
-  private noRecipients(): SmtpError {
-    return E.allRecipientsRefused(this.rejected);
+  private noRecipients(tx: Transaction): SmtpError {
+    return E.allRecipientsRefused(tx.rejected);
   }
 
-  private onData(r: Reply): void {
+  private onData(r: Reply, tx: Transaction): void {
     if (r.code === 354) {
-      if (this.mailError || this.accepted.length === 0) {
+      if (tx.mailError || tx.accepted.length === 0) {
         // RFC 2920 §3.1: DATA accepted without a transaction; end it with an empty message.
-        this.outcome = this.mailError ?? this.noRecipients();
-        return this.send([{ kind: "dot-abort", line: ".\r\n" }]);
+        tx.abortError = tx.mailError ?? this.noRecipients(tx);
+        return this.send([{ kind: "dot-abort", line: ".\r\n", tx }]);
       }
       if (this.parser.buffered > 0) {
         return this.failClose(E.afterData354(r));
       }
       this.waitingFor = "body";
-      this.out.push({ type: "send-body" });
+      this.out.push(this.multi ? { type: "send-body", index: tx.index } : { type: "send-body" });
       return;
     }
     if (r.code === 421) return this.refuse(r, "data", "closed the connection at DATA");
-    if (this.mailError) return this.failQuit(this.mailError);
-    if (this.accepted.length === 0) return this.failQuit(this.noRecipients());
-    this.refuse(r, "data", "refused DATA");
+    if (tx.mailError) return this.settle(tx, tx.mailError, true);
+    if (tx.accepted.length === 0) return this.settle(tx, this.noRecipients(tx), true);
+    const err = replyError(r, "data", "refused DATA");
+    if (err.code === "PROTOCOL_ERROR") return this.failClose(err);
+    this.settle(tx, err, true);
   }
 
-  private onDot(r: Reply): void {
-    if (replyClass(r.code) === "positive") {
-      this.response = { code: r.code, text: r.text };
-      return this.failQuit(null);
-    }
-    this.response = { code: r.code, text: r.text };
-    this.refuse(r, "dot", "refused the message");
+  private onDot(r: Reply, tx: Transaction): void {
+    tx.response = { code: r.code, text: r.text };
+    if (replyClass(r.code) === "positive") return this.settle(tx, null, false);
+    const err = replyError(r, "dot", "refused the message");
+    if (r.code === 421 || err.code === "PROTOCOL_ERROR") return this.failClose(err);
+    this.settle(tx, err, false); // the dot ended the transaction: no RSET needed
   }
 }

@@ -35,6 +35,31 @@ export interface Envelope {
   recipients: string[];
 }
 
+/** One message of a session's queue: its envelope and the message facts MAIL FROM declares. */
+export interface TransactionSpec {
+  envelope: Envelope;
+  /** Octets after CRLF normalisation (SIZE=). */
+  messageSize?: number;
+  /** The body has 8-bit bytes: BODY=8BITMIME is declared and required. */
+  needs8bit?: boolean;
+  /** The message needs SMTPUTF8 (also inferred from non-ASCII envelope addresses). */
+  needsSmtpUtf8?: boolean;
+}
+
+/** What one transaction of a multi-transaction session ended with (the `transaction` action). */
+export interface TransactionOutcome {
+  /** Position in `SessionOptions.transactions`. */
+  index: number;
+  accepted: string[];
+  rejected: RecipientRejection[];
+  /** Reply to this message's final dot, or null. */
+  response: { code: number; text: string } | null;
+  /** null: the server took the message (RECIPIENTS_REJECTED may still be set in `partial`). */
+  error: SmtpError | null;
+  /** Set on success when some recipients were refused: code RECIPIENTS_REJECTED. */
+  partial?: SmtpError;
+}
+
 /** Everything a session needs; validated by the constructor (CONFIG_INVALID / MESSAGE_INVALID). */
 export interface SessionOptions {
   strategy: Strategy;
@@ -44,8 +69,13 @@ export interface SessionOptions {
   /** EHLO/HELO name. */
   helo: string;
   auth?: SessionAuth;
-  /** Absent: probe mode, the session stops (QUIT) after EHLO and AUTH. */
+  /** Absent (and no `transactions`): probe mode, the session stops (QUIT) after EHLO and AUTH. */
   envelope?: Envelope;
+  /**
+   * Several messages on this one connection, in this order (instead of `envelope` and the message
+   * facts below): each ends with a `transaction` action; the final `done`/`fail` is the connection's.
+   */
+  transactions?: TransactionSpec[];
   /** Message size in octets (see `messageSize()`), declared with SIZE= and checked against the limit. */
   messageSize?: number;
   /** The body has 8-bit bytes: BODY=8BITMIME is declared and required. */
@@ -85,8 +115,14 @@ export type Action =
   | { type: "send"; bytes: Uint8Array; redacted?: string }
   /** Start the TLS handshake now, verify it, then call `tlsEstablished()`. */
   | { type: "starttls" }
-  /** Stream the body through `BodyEncoder` (terminator included), then call `bodySent()`. */
-  | { type: "send-body" }
+  /**
+   * Stream the body through `BodyEncoder` (terminator included), then call `bodySent()`. `index`:
+   * which of `transactions`. The engine may call `bodySent()` before writing the terminator and
+   * write the first `send` it returns together with it (one write: RFC 2920 pipelining across messages).
+   */
+  | { type: "send-body"; index?: number }
+  /** One of `transactions` ended (in the order they end): what the server said, and its error or null. */
+  | { type: "transaction"; outcome: TransactionOutcome }
   /** Close the connection; always precedes `done`/`fail`. */
   | { type: "close" }
   | { type: "done"; result: SessionResult }

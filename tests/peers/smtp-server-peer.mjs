@@ -90,6 +90,11 @@ const base = {
     if (auth.username === a.user && auth.password === a.password) return cb(null, { user: auth.username });
     cb(Object.assign(new Error("Invalid username or password"), { responseCode: 535 }));
   },
+  // A recipient whose local part starts with "refuse-" is refused (550), for per-message failures.
+  onRcptTo(address, _session, cb) {
+    if (address.address.startsWith("refuse-")) return cb(Object.assign(new Error("5.1.1 No such user"), { responseCode: 550 }));
+    cb();
+  },
   onData(stream, session, cb) {
     const chunks = [];
     stream.on("data", (c) => chunks.push(c));
@@ -116,6 +121,8 @@ const base = {
         heloName: session.hostNameAppearsAs,
         transmissionType: session.transmissionType,
         localPort: session.localPort,
+        remotePort: session.remotePort,
+        sessionId: session.id,
       };
       writeFileSync(join(outDir, `${n}.eml`), eml);
       writeFileSync(join(outDir, `${n}.json.tmp`), JSON.stringify(meta, null, 2) + "\n");

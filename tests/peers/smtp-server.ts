@@ -60,6 +60,9 @@ export interface PeerMessageMeta {
   transmissionType: string;
   /** port the message came in on: compare with ports.starttls / ports.implicit */
   localPort: number;
+  /** the client's port and smtp-server's session id: one value per connection */
+  remotePort: number;
+  sessionId: string;
 }
 
 export interface PeerMessage {

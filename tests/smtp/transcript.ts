@@ -14,7 +14,7 @@
  */
 import assert from "node:assert/strict";
 import { SmtpSession } from "../../lib/smtp/session.ts";
-import type { Action, SessionOptions, SessionResult, TlsFacts } from "../../lib/smtp/types.ts";
+import type { Action, SessionOptions, SessionResult, TlsFacts, TransactionOutcome } from "../../lib/smtp/types.ts";
 import type { SmtpError } from "../../lib/smtp/errors.ts";
 
 export const FACTS: TlsFacts = {
@@ -32,6 +32,12 @@ export interface Outcome {
   redacted: string;
   result?: SessionResult;
   error?: SmtpError;
+  /** The `transaction` actions, in the order they came (multi-transaction sessions). */
+  transactions: TransactionOutcome[];
+  /** The client's writes: the number of `send` actions. */
+  writes: number;
+  /** Per BODY line, the first `send` bodySent() returned (the engine writes it with the terminator), or "". */
+  afterBody: string[];
 }
 
 /** Runs `script` against a new session. `segment`: deliver server bytes in pieces of this size. */
@@ -39,6 +45,8 @@ export function run(options: SessionOptions, script: string, segment = 0): Outco
   const session = new SmtpSession(options);
   const actions: Action[] = [];
   const others: Action[] = [];
+  const transactions: TransactionOutcome[] = [];
+  const afterBody: string[] = [];
   let sent = "";
   let client = "";
   let redacted = "";
@@ -49,7 +57,9 @@ export function run(options: SessionOptions, script: string, segment = 0): Outco
   const take = (list: Action[]) => {
     for (const a of list) {
       actions.push(a);
-      if (a.type === "send") {
+      if (a.type === "transaction") {
+        transactions.push(a.outcome);
+      } else if (a.type === "send") {
         const t = dec.decode(a.bytes);
         sent += t;
         client += t;
@@ -108,7 +118,10 @@ export function run(options: SessionOptions, script: string, segment = 0): Outco
       take(session.tlsEstablished(FACTS));
     } else if (line === "BODY") {
       expectOther("send-body", line);
-      take(session.bodySent());
+      const next = session.bodySent();
+      const first = next.find((a) => a.type === "send");
+      afterBody.push(first?.type === "send" ? dec.decode(first.bytes) : "");
+      take(next);
     } else if (line.startsWith("EXPECT ")) {
       expectOther(line.slice(7).trim() as Action["type"], line);
     } else if (line === "EOF") {
@@ -121,7 +134,8 @@ export function run(options: SessionOptions, script: string, segment = 0): Outco
   }
   flush();
   assert.equal(sent, "", `client sent bytes the script does not expect: ${JSON.stringify(sent)}`);
-  const out: Outcome = { session, actions, client, redacted };
+  const writes = actions.filter((a) => a.type === "send").length;
+  const out: Outcome = { session, actions, client, redacted, transactions, writes, afterBody };
   if (others.length > 0) {
     assert.equal(others.length, 2, `unexpected actions at the end: ${others.map((a) => a.type).join(", ")}`);
     assert.equal(others[0].type, "close");
