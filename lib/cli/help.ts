@@ -35,7 +35,7 @@ export const HELP: Record<string, string> = {
   probe: PROBE_HELP,
   main: `mailplan — send mail over SMTP the way a config file in git says.
 
-Usage: mailplan <command> [options]     (run as: bun run mod.ts … or deno run -A mod.ts …)
+Usage: mailplan <command> [options]     (from a checkout: npx bun run mod.ts … or npx deno run -A mod.ts …)
 
 Commands:
   send    --from A --to B … (--subject S --text T | --message F.eml)   send mail
