@@ -8,9 +8,9 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { clientHello, serverAnswer, weaknesses } from "../../lib/probe/offer.ts";
 import { makeRsaLeaf } from "../support/certs.ts";
-import { assertAllHostileClosed, type Scenario, startHostile } from "../support/hostile-server.ts";
+import { assertAllHostileClosed } from "../support/hostile-server.ts";
 import { startOpensslServer } from "../support/openssl-server.ts";
-import { finding, probeJson, problemCodes } from "./helpers.ts";
+import { finding, probeJson, problemCodes, withServer } from "./helpers.ts";
 
 const rsa = makeRsaLeaf();
 const camellia = await startOpensslServer({
@@ -23,15 +23,6 @@ after(() => {
   camellia.close();
   assertAllHostileClosed();
 });
-
-async function withServer<T>(scenario: Scenario, fn: (port: number) => Promise<T>): Promise<T> {
-  const srv = await startHostile(scenario);
-  try {
-    return await fn(srv.port);
-  } finally {
-    await srv.close();
-  }
-}
 
 describe("probe: no cipher in common", () => {
   for (const mode of ["plain", "implicit"] as const) {

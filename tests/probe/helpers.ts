@@ -14,6 +14,7 @@ import { deliver } from "../../lib/engine/deliver.ts";
 import { messageFromBytes } from "../../lib/engine/message-source.ts";
 import type { TransactionResult } from "../../lib/engine/types.ts";
 import { Transcript } from "../../lib/engine/transcript.ts";
+import { type Scenario, startHostile } from "../support/hostile-server.ts";
 
 /** Runs `probe ARGS --json` (plus a short timeout) and returns the exit status and the report. */
 export async function probeJson(args: string[]): Promise<{ code: number; report: ProbeReport; err: string }> {
@@ -69,3 +70,13 @@ export function finding(report: ProbeReport, code: string) {
 
 /** The codes of the problems (not notes). */
 export const problemCodes = (r: ProbeReport) => r.problems.map((p) => p.code);
+
+/** Runs `fn` against a hostile server started for `scenario`, and closes the server afterwards. */
+export async function withServer<T>(scenario: Scenario, fn: (port: number) => Promise<T>): Promise<T> {
+  const srv = await startHostile(scenario);
+  try {
+    return await fn(srv.port);
+  } finally {
+    await srv.close();
+  }
+}

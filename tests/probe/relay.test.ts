@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { assertAllHostileClosed, type Scenario, startHostile } from "../support/hostile-server.ts";
+import { assertAllHostileClosed } from "../support/hostile-server.ts";
 import { makePki } from "../support/certs.ts";
 import { parseConfig } from "../../lib/config/load.ts";
 import { planEnvelope } from "../../lib/plan/compile.ts";
 import { deliver } from "../../lib/engine/deliver.ts";
 import { messageFromBytes } from "../../lib/engine/message-source.ts";
-import { configFromSuggestion, finding, probeJson, problemCodes, sendWith, tempDir } from "./helpers.ts";
+import { configFromSuggestion, finding, probeJson, problemCodes, sendWith, tempDir, withServer } from "./helpers.ts";
 
 const pki = makePki();
 after(() => assertAllHostileClosed());
@@ -27,15 +27,6 @@ function configWith(name: string, relay: string): { dir: string; file: string } 
   const file = join(dir, "mail.yaml");
   writeFileSync(file, `version: 1\nrelays:\n  ${name}: ${relay}\nroutes:\n  - { name: all, via: [${name}] }\n`);
   return { dir, file };
-}
-
-async function withServer(scenario: Scenario, fn: (port: number) => Promise<void>): Promise<void> {
-  const srv = await startHostile(scenario);
-  try {
-    await fn(srv.port);
-  } finally {
-    await srv.close();
-  }
 }
 
 /** What `send` does with the relay as configured (to show the prediction holds). */

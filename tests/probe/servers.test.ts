@@ -5,21 +5,12 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { assertAllHostileClosed, type Scenario, startHostile } from "../support/hostile-server.ts";
+import { assertAllHostileClosed } from "../support/hostile-server.ts";
 import { makePki } from "../support/certs.ts";
-import { configFromSuggestion, finding, probeJson, probeText, problemCodes, sendWith } from "./helpers.ts";
+import { configFromSuggestion, finding, probeJson, probeText, problemCodes, sendWith, withServer } from "./helpers.ts";
 
 const pki = makePki();
 after(() => assertAllHostileClosed());
-
-async function withServer<T>(scenario: Scenario, fn: (port: number) => Promise<T>): Promise<T> {
-  const srv = await startHostile(scenario);
-  try {
-    return await fn(srv.port);
-  } finally {
-    await srv.close();
-  }
-}
 
 describe("probe against loopback servers", () => {
   test("plaintext port with STARTTLS: capabilities before and after TLS, chain, pin; the YAML sends", async () => {
